@@ -1,0 +1,12 @@
+"""Datasets, registered by name; each yields ``(input, {task: target})`` for three splits."""
+
+from mtlx.data import multimnist  # noqa: F401  (registers its dataset)
+from mtlx.data.base import (
+    DATASETS,
+    DataFormatError,
+    DatasetSplits,
+    InMemoryDataset,
+    build_dataset,
+)
+
+__all__ = ["DATASETS", "DataFormatError", "DatasetSplits", "InMemoryDataset", "build_dataset"]

@@ -1,0 +1,90 @@
+"""The method contract.
+
+A method never sees the model. The training step hands it what its ``source`` asks for:
+
+- ``LOSSES``: the T task losses; a :class:`LossWeighting` returns the scalar objective.
+- ``SHARED_PARAMETERS``: the T × d Jacobian of the losses with respect to the shared parameters; a
+  :class:`GradientAggregator` returns the d-dimensional update direction for them.
+- ``REPRESENTATION``: the same, with respect to the shared representation (one backward through
+  the encoder instead of T, as in MGDA-UB).
+
+Scale convention for gradient-level methods: each task head receives the gradient of its own loss,
+unweighted (as in LibMTL, which the seed paper builds on); only the shared gradient is aggregated.
+
+Every method exposes the task weights of its last step in ``task_weights`` (a detached T-vector on
+the device, or ``None`` where the method has no weights, e.g. PCGrad), so the trainer can record
+them without a host synchronisation per step.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from enum import Enum
+from typing import ClassVar
+
+from torch import Tensor, nn
+
+
+class GradientSource(str, Enum):
+    LOSSES = "losses"
+    SHARED_PARAMETERS = "shared_parameters"
+    REPRESENTATION = "representation"
+
+
+class Method(ABC):
+    """Base of every multi-task optimization method; subclasses take hyper-parameters as kwargs."""
+
+    name: ClassVar[str]
+    source: GradientSource
+
+    def __init__(self, num_tasks: int) -> None:
+        if num_tasks < 1:
+            raise ValueError(f"num_tasks must be positive, but got {num_tasks}.")
+        self.num_tasks = num_tasks
+        self.task_weights: Tensor | None = None
+
+    def parameters(self) -> list[nn.Parameter]:
+        """Learnable parameters the method owns (e.g. UW's log-variances); optimized with the model."""
+        return []
+
+    def to(self, device: str) -> Method:
+        for parameter in self.parameters():
+            parameter.data = parameter.data.to(device)
+        return self
+
+    def reset(self) -> None:
+        """Forget all state accumulated during training."""
+        self.task_weights = None
+
+
+class LossWeighting(Method):
+    """A method that maps the task losses to one scalar objective."""
+
+    source = GradientSource.LOSSES
+
+    @abstractmethod
+    def combine(self, losses: Tensor) -> Tensor:
+        """The objective to back-propagate; ``losses`` is the T-vector of task losses."""
+
+
+class GradientAggregator(Method):
+    """A method that maps the T × d task Jacobian to one d-dimensional update direction."""
+
+    source = GradientSource.SHARED_PARAMETERS
+
+    @abstractmethod
+    def aggregate(self, jacobian: Tensor, losses: Tensor) -> Tensor:
+        """The update direction; ``losses`` (detached) for methods that also use their values."""
+
+
+class GramianWeighting(GradientAggregator):
+    """An aggregator whose direction is ``wᵀ J`` with weights ``w`` computed from ``G = J Jᵀ``."""
+
+    @abstractmethod
+    def weights(self, gramian: Tensor) -> Tensor:
+        """The T task weights from the T × T Gramian of the task gradients."""
+
+    def aggregate(self, jacobian: Tensor, losses: Tensor) -> Tensor:
+        weights = self.weights(jacobian @ jacobian.T)
+        self.task_weights = weights.detach()
+        return weights @ jacobian

@@ -1,0 +1,62 @@
+"""Optimizers, registered by name: ``build(param_groups, lr, weight_decay, **hyperparameters)``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import torch
+
+from mtlx.hyperparameters import resolve_hyperparameters
+from mtlx.registry import Registry
+
+OptimizerBuilder = Callable[..., torch.optim.Optimizer]
+OPTIMIZERS: Registry[OptimizerBuilder] = Registry("optimizer")
+
+
+@OPTIMIZERS.register("adam")
+def adam(
+    param_groups: Iterable[dict[str, Any]],
+    lr: float,
+    weight_decay: float,
+    betas: tuple[float, float] | list[float] = (0.9, 0.999),
+    eps: float = 1e-8,
+) -> torch.optim.Optimizer:
+    """Adam (Kingma & Ba, 2015) with L2 weight decay added to the gradient, as PyTorch's Adam."""
+    return torch.optim.Adam(
+        param_groups, lr=lr, weight_decay=weight_decay, betas=tuple(betas), eps=eps
+    )
+
+
+@OPTIMIZERS.register("sgd")
+def sgd(
+    param_groups: Iterable[dict[str, Any]],
+    lr: float,
+    weight_decay: float,
+    momentum: float = 0.9,
+    nesterov: bool = False,
+) -> torch.optim.Optimizer:
+    """SGD with heavy-ball momentum (PyTorch's convention: v ← μv + g, θ ← θ − lr·v)."""
+    if not 0.0 <= momentum < 1.0:
+        raise ValueError(f"momentum must be in [0, 1), but got {momentum}.")
+    return torch.optim.SGD(
+        param_groups, lr=lr, weight_decay=weight_decay, momentum=momentum, nesterov=nesterov
+    )
+
+
+def optimizer_hyperparameters(name: str, given: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The resolved hyper-parameters of optimizer ``name`` (lr and weight decay excluded)."""
+    return resolve_hyperparameters(OPTIMIZERS.get(name), given or {}, f"optimizer {name!r}", skip=3)
+
+
+def build_optimizer(
+    name: str,
+    param_groups: Iterable[dict[str, Any]],
+    lr: float,
+    weight_decay: float,
+    **hyperparameters: Any,
+) -> torch.optim.Optimizer:
+    if lr <= 0:
+        raise ValueError(f"lr must be positive, but got {lr}.")
+    resolved = optimizer_hyperparameters(name, hyperparameters)
+    return OPTIMIZERS.get(name)(param_groups, lr, weight_decay, **resolved)
