@@ -17,9 +17,7 @@ def resolve_hyperparameters(
     """
     parameters = list(inspect.signature(component).parameters.values())[skip:]
     allowed = {
-        p.name: p.default
-        for p in parameters
-        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        p.name: p.default for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
     }
     unknown = sorted(set(given) - set(allowed))
     if unknown:

@@ -10,13 +10,14 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from mtlx.errors import UserError
 from mtlx.registry import Registry
 from mtlx.tasks import Task
 
 Batch = tuple[Tensor, dict[str, Tensor]]
 
 
-class DataFormatError(ValueError):
+class DataFormatError(UserError, ValueError):
     """A dataset folder that is missing or not in the expected format (names file and value)."""
 
 
@@ -49,7 +50,9 @@ class InMemoryDataset(Dataset):
     def __init__(self, inputs: Tensor, targets: Mapping[str, Tensor]) -> None:
         for task, values in targets.items():
             if len(values) != len(inputs):
-                raise ValueError(f"task {task!r} has {len(values)} targets for {len(inputs)} inputs")
+                raise ValueError(
+                    f"task {task!r} has {len(values)} targets for {len(inputs)} inputs"
+                )
         self.inputs = inputs
         self.targets = dict(targets)
 

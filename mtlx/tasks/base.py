@@ -10,7 +10,7 @@ from torch import Tensor
 
 @dataclass(frozen=True)
 class Metric:
-    """One scalar a task is scored by. ``name`` is the stable, fully qualified name (``seg.miou``)."""
+    """One scalar a task is scored by; ``name`` is stable and fully qualified (``seg.miou``)."""
 
     name: str
     higher_is_better: bool

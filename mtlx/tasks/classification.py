@@ -26,7 +26,7 @@ class AccuracyMeter(MetricMeter):
 
 
 class ClassificationTask(Task):
-    """K-way classification from logits: loss = cross-entropy, metric ``<name>.acc`` (a fraction)."""
+    """K-way classification from logits: cross-entropy loss, metric ``<name>.acc`` (a fraction)."""
 
     def __init__(self, name: str, num_classes: int) -> None:
         if num_classes < 2:
@@ -44,4 +44,3 @@ class ClassificationTask(Task):
 
     def describe(self) -> dict[str, object]:
         return {**super().describe(), "num_classes": self.output_size}
-

@@ -1,0 +1,53 @@
+"""The protocol's learning-rate selection: best seed-mean validation score per (method, optimizer).
+
+The seed paper (appendix A3) sweeps 10 learning rates per method and optimizer, picks the best on
+a validation split, and reports the mean ± std over the 3 seeds of that learning rate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+
+def select_best_lr(
+    frame: pd.DataFrame,
+    score_column: str,
+    lower_is_better: bool = True,
+    group_by: Sequence[str] = ("method", "optimizer"),
+) -> pd.DataFrame:
+    """The rows (all seeds) of each group's learning rate with the best seed-mean score.
+
+    ``frame`` has one row per run with the ``group_by`` columns, ``lr`` and ``score_column``
+    (typically validation ΔM or validation loss). Runs with a NaN score do not take part in the
+    choice but are kept when they belong to the chosen learning rate. Ties go to the smaller
+    learning rate. The result keeps the columns, index and order of ``frame``.
+    """
+    keys = list(group_by)
+    missing = [name for name in [*keys, "lr", score_column] if name not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"select_best_lr needs column(s) {', '.join(missing)}; frame has {list(frame.columns)}."
+        )
+    if not keys:
+        raise ValueError("select_best_lr needs at least one group_by column, but got none.")
+    keep = np.zeros(len(frame), dtype=bool)
+    # Positions rather than labels, so that a frame with a repeated index still works.
+    positions = frame.groupby(keys, sort=False, dropna=False).indices
+    for group, rows_at in positions.items():
+        rows = frame.iloc[rows_at]
+        scored = rows.dropna(subset=[score_column])
+        if scored.empty:
+            labels = group if isinstance(group, tuple) else (group,)
+            raise ValueError(
+                f"group {dict(zip(keys, labels, strict=True))} has no run with a {score_column} "
+                "score; cannot choose its learning rate."
+            )
+        seed_means = scored.groupby("lr")[score_column].mean()
+        best_score = seed_means.min() if lower_is_better else seed_means.max()
+        # groupby sorts the learning rates, so the first tie is the smallest one.
+        best_lr = seed_means.index[seed_means == best_score][0]
+        keep[rows_at[(rows["lr"] == best_lr).to_numpy()]] = True
+    return frame[keep]

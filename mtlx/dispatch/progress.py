@@ -1,0 +1,96 @@
+"""Progress of a sweep: a bar over runs and one over the current run's epochs (rich)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+if TYPE_CHECKING:
+    from mtlx.dispatch.worker import RunOutcome, RunPlan
+    from mtlx.engine.trainer import EpochResult
+
+
+class Reporter(Protocol):
+    def sweep_started(self, total: int, skipped: int) -> None: ...
+    def run_started(self, plan: RunPlan, reason: str) -> None: ...
+    def epoch_finished(self, plan: RunPlan, result: EpochResult) -> None: ...
+    def run_finished(self, plan: RunPlan, outcome: RunOutcome) -> None: ...
+    def sweep_finished(self) -> None: ...
+
+
+class NullReporter:
+    def sweep_started(self, total: int, skipped: int) -> None:
+        return None
+
+    def run_started(self, plan: RunPlan, reason: str) -> None:
+        return None
+
+    def epoch_finished(self, plan: RunPlan, result: EpochResult) -> None:
+        return None
+
+    def run_finished(self, plan: RunPlan, outcome: RunOutcome) -> None:
+        return None
+
+    def sweep_finished(self) -> None:
+        return None
+
+
+class RichReporter:
+    """Live bars on a terminal; one line per finished run when output is not a terminal."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            disable=not console.is_terminal,
+        )
+        self.runs_bar = None
+        self.epoch_bar = None
+
+    def sweep_started(self, total: int, skipped: int) -> None:
+        if skipped:
+            self.console.print(f"{skipped} run(s) already finished in the database: skipped")
+        self.progress.start()
+        self.runs_bar = self.progress.add_task("runs", total=total)
+
+    def run_started(self, plan: RunPlan, reason: str) -> None:
+        epochs = plan.config.training["epochs"]
+        if self.epoch_bar is not None:
+            self.progress.remove_task(self.epoch_bar)
+        self.epoch_bar = self.progress.add_task(f"  {plan.label()}", total=epochs)
+        if reason != "new":
+            self.console.print(f"{plan.label()}: {reason}")
+
+    def epoch_finished(self, plan: RunPlan, result: EpochResult) -> None:
+        if self.epoch_bar is not None:
+            self.progress.advance(self.epoch_bar)
+
+    def run_finished(self, plan: RunPlan, outcome: RunOutcome) -> None:
+        if self.runs_bar is not None:
+            self.progress.advance(self.runs_bar)
+        line = (
+            f"{outcome.status:<8} {plan.config.dataset['name']} {plan.label()} [{outcome.run_key}]"
+        )
+        if outcome.status == "FAILED" and outcome.error:
+            line += f"\n  {outcome.error.strip().splitlines()[-1]}"
+        elif outcome.error:
+            line += f"  ({outcome.error})"
+        if self.progress.disable or outcome.status != "FINISHED":
+            self.console.print(line, markup=False, highlight=False)
+
+    def sweep_finished(self) -> None:
+        self.progress.stop()

@@ -1,0 +1,80 @@
+"""Per-task gradients: the T × d Jacobian of the task losses with respect to some tensors.
+
+``loop``: one ``autograd.grad`` call per task (T backward passes, retaining the graph).
+``batched``: one backward with ``is_grads_batched`` (vmap over the T one-hot output cotangents).
+Measured on 2 CPU cores (torch 2.14) the loop is faster (batched/loop ≈ 1.1–1.4), so ``auto``
+picks the loop on the CPU; on a GPU the batched backward amortises kernel launches, so ``auto``
+picks it there. Either can be forced (``--jacobian loop|batched``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor
+
+JACOBIAN_MODES = ("auto", "loop", "batched")
+
+
+def resolve_jacobian_mode(mode: str, device: torch.device) -> str:
+    if mode not in JACOBIAN_MODES:
+        raise ValueError(f"jacobian mode must be one of {', '.join(JACOBIAN_MODES)}, got {mode!r}")
+    if mode == "auto":
+        return "batched" if device.type == "cuda" else "loop"
+    return mode
+
+
+def task_gradients(
+    losses: Tensor, inputs: Sequence[Tensor], mode: str = "loop", retain_graph: bool = True
+) -> list[Tensor]:
+    """Gradients of each of the T ``losses`` w.r.t. ``inputs``: one tensor (T, *input.shape) each.
+
+    Inputs a loss does not depend on get zeros (a head's parameters for another task's loss).
+    """
+    if mode == "loop":
+        rows = [
+            torch.autograd.grad(
+                loss,
+                inputs,
+                retain_graph=retain_graph or t < len(losses) - 1,
+                allow_unused=True,
+                materialize_grads=True,
+            )
+            for t, loss in enumerate(losses)
+        ]
+        return [torch.stack(per_input) for per_input in zip(*rows, strict=True)]
+    if mode == "batched":
+        cotangents = torch.eye(len(losses), dtype=losses.dtype, device=losses.device)
+        return list(
+            torch.autograd.grad(
+                losses,
+                inputs,
+                grad_outputs=cotangents,
+                is_grads_batched=True,
+                retain_graph=retain_graph,
+                allow_unused=True,
+                materialize_grads=True,
+            )
+        )
+    raise ValueError(f"jacobian mode must be 'loop' or 'batched', got {mode!r}")
+
+
+def flatten_jacobian(per_input: Sequence[Tensor]) -> Tensor:
+    """Concatenate per-input gradient stacks (T, *shape) into one T × d matrix."""
+    return torch.cat([g.reshape(g.shape[0], -1) for g in per_input], dim=1)
+
+
+def unflatten_into_grads(direction: Tensor, parameters: Sequence[Tensor]) -> None:
+    """Write a flat d-vector into ``parameter.grad`` (one view per parameter, no host copies)."""
+    offset = 0
+    for parameter in parameters:
+        size = parameter.numel()
+        chunk = direction[offset : offset + size].view_as(parameter)
+        if parameter.grad is None:
+            parameter.grad = chunk.clone()
+        else:
+            parameter.grad.copy_(chunk)
+        offset += size
+    if offset != direction.numel():
+        raise ValueError(f"direction has {direction.numel()} entries for {offset} parameters")

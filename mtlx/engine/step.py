@@ -1,0 +1,130 @@
+"""One optimisation step of a multi-task network under a method, whatever its gradient source.
+
+- Loss-level methods: back-propagate ``method.combine(losses)``.
+- Shared-parameter methods: per-task gradients of the (transformed) losses w.r.t. the shared
+  parameters and each task's own head in the same backward passes; the method aggregates the shared
+  part; each head keeps its own loss's gradient (see ``mtlx.methods.base`` for the convention).
+- Representation methods: the same with respect to the encoder's output ``z``; the aggregated
+  ``∂/∂z`` is then back-propagated once through the encoder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import torch
+from torch import Tensor
+
+from mtlx.engine.jacobian import (
+    flatten_jacobian,
+    resolve_jacobian_mode,
+    task_gradients,
+    unflatten_into_grads,
+)
+from mtlx.methods import GradientAggregator, GradientSource, LossWeighting, Method
+from mtlx.models import MultiTaskNetwork
+from mtlx.tasks import Task
+
+
+class TrainingStep:
+    """``step(inputs, targets)`` → detached T-vector of task losses; parameters updated in place."""
+
+    def __init__(
+        self,
+        network: MultiTaskNetwork,
+        method: Method,
+        tasks: Sequence[Task],
+        optimizer: torch.optim.Optimizer,
+        jacobian_mode: str = "auto",
+    ) -> None:
+        self.network = network
+        self.method = method
+        self.tasks = list(tasks)
+        self.optimizer = optimizer
+        self.device = next(network.parameters()).device
+        self.jacobian_mode = resolve_jacobian_mode(jacobian_mode, self.device)
+        self.shared = [p for p in network.shared_parameters() if p.requires_grad]
+        self.heads = {
+            task.name: [p for p in network.task_parameters(task.name) if p.requires_grad]
+            for task in self.tasks
+        }
+        if isinstance(method, GradientAggregator) and method.owns_shared_update:
+            # The method preconditions the shared update itself; the run's optimizer keeps only
+            # the heads (and the method's own parameters) — see GradientAggregator.
+            shared_ids = {id(p) for p in self.shared}
+            for group in optimizer.param_groups:
+                group["params"] = [p for p in group["params"] if id(p) not in shared_ids]
+
+    def task_losses(
+        self, predictions: Mapping[str, Tensor], targets: Mapping[str, Tensor]
+    ) -> Tensor:
+        return torch.stack(
+            [task.loss(predictions[task.name], targets[task.name]) for task in self.tasks]
+        )
+
+    def __call__(self, inputs: Tensor, targets: Mapping[str, Tensor]) -> Tensor:
+        self.optimizer.zero_grad(set_to_none=True)
+        method = self.method
+        if isinstance(method, LossWeighting):
+            losses = self.task_losses(self.network(inputs), targets)
+            method.combine(losses).backward()
+            self.optimizer.step()
+            return losses.detach()
+        if not isinstance(method, GradientAggregator):
+            raise TypeError(
+                f"{type(method).__name__} is neither a loss weighting nor an aggregator"
+            )
+        if method.source is GradientSource.REPRESENTATION:
+            losses = self._representation_gradients(method, inputs, targets)
+        else:
+            losses = self._shared_parameter_gradients(method, inputs, targets)
+        self.optimizer.step()
+        return losses
+
+    def _heads_and_method_parameters(self, method: GradientAggregator) -> list[Tensor]:
+        """What the per-task backward passes reach besides the shared part."""
+        heads: list[Tensor] = [p for task in self.tasks for p in self.heads[task.name]]
+        return heads + method.parameters()
+
+    def _assign(self, parameters: Sequence[Tensor], gradients: Tensor) -> None:
+        """Gradients stacked per task (T, ...) summed over tasks: each head sees only its loss."""
+        for parameter, gradient in zip(parameters, gradients, strict=True):
+            parameter.grad = gradient.sum(dim=0)
+
+    def _shared_parameter_gradients(
+        self, method: GradientAggregator, inputs: Tensor, targets: Mapping[str, Tensor]
+    ) -> Tensor:
+        raw_losses = self.task_losses(self.network(inputs), targets)
+        losses = method.transform_losses(raw_losses)
+        others = self._heads_and_method_parameters(method)
+        grads = task_gradients(
+            losses, [*self.shared, *others], self.jacobian_mode, retain_graph=False
+        )
+        jacobian = flatten_jacobian(grads[: len(self.shared)])
+        self._assign(others, grads[len(self.shared) :])
+        direction = method.aggregate(jacobian, raw_losses.detach())
+        if method.owns_shared_update:
+            lr = self.optimizer.param_groups[0]["lr"]
+            with torch.no_grad():
+                offset = 0
+                for parameter in self.shared:
+                    size = parameter.numel()
+                    parameter.sub_(lr * direction[offset : offset + size].view_as(parameter))
+                    offset += size
+        else:
+            unflatten_into_grads(direction, self.shared)
+        return raw_losses.detach()
+
+    def _representation_gradients(
+        self, method: GradientAggregator, inputs: Tensor, targets: Mapping[str, Tensor]
+    ) -> Tensor:
+        representation = self.network.encoder(inputs)
+        detached = representation.detach().requires_grad_(True)
+        raw_losses = self.task_losses(self.network.decode(detached), targets)
+        losses = method.transform_losses(raw_losses)
+        others = self._heads_and_method_parameters(method)
+        grads = task_gradients(losses, [detached, *others], self.jacobian_mode, retain_graph=False)
+        self._assign(others, grads[1:])
+        direction = method.aggregate(grads[0].reshape(len(losses), -1), raw_losses.detach())
+        representation.backward(direction.view_as(representation))
+        return raw_losses.detach()

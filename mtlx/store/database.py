@@ -1,0 +1,146 @@
+"""Opening the results database: any SQLAlchemy URL; SQLite set up for many writers.
+
+A new database is created at the latest schema and stamped; a database at an older schema is
+refused with the one command that migrates it (``mtlx db upgrade``) — never migrated behind the
+user's back, never raced by workers.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from mtlx.errors import UserError
+from mtlx.store.schema import Base
+
+DEFAULT_DATABASE = "results.sqlite"
+MIGRATIONS = Path(__file__).parent / "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+T = TypeVar("T")
+
+
+class SchemaVersionError(UserError, RuntimeError):
+    """The database's schema is not the one this mtlx writes."""
+
+
+def database_url(db: str | None = None) -> str:
+    """``--db`` if given, else ``$MTLX_DB``, else ``./results.sqlite``; a path means SQLite."""
+    target = db or os.environ.get("MTLX_DB") or DEFAULT_DATABASE
+    return target if "://" in target else f"sqlite:///{target}"
+
+
+def alembic_config(engine_connection: object | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = engine_connection
+    return config
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if head is None:
+        raise SchemaVersionError("mtlx ships no schema migrations (broken installation)")
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def set_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        # Let SQLAlchemy, not the driver, open transactions (so BEGIN IMMEDIATE is ours to issue).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL: a commit survives a crash
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def begin_immediate(connection) -> None:  # type: ignore[no-untyped-def]
+        # Take the write lock up front: no deadlock between two readers upgrading to writers.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def open_database(db: str | None = None, create: bool = True) -> Engine:
+    """An engine on a database at the latest schema; creates a new one, refuses an old one."""
+    url = database_url(db)
+    engine = make_engine(url)
+    revision = current_revision(engine)
+    head = head_revision()
+    if revision == head:
+        return engine
+    has_tables = bool(inspect(engine).get_table_names())
+    if revision is None and not has_tables:
+        if not create:
+            raise SchemaVersionError(f"{url}: no mtlx database there")
+        Base.metadata.create_all(engine)
+        with engine.begin() as connection:
+            command.stamp(alembic_config(connection), head)
+        return engine
+    raise SchemaVersionError(
+        f"{url}: the database is at schema {revision or 'unversioned'}, this mtlx writes {head}; "
+        "run `mtlx db upgrade` to migrate it (back it up first)"
+    )
+
+
+def upgrade_database(db: str | None = None) -> tuple[str | None, str]:
+    """Migrate to the latest schema; returns (revision before, revision after)."""
+    engine = make_engine(database_url(db))
+    before = current_revision(engine)
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "head")
+    return before, current_revision(engine) or ""
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def with_retry(operation: Callable[[], T], attempts: int = 8, base_delay: float = 0.05) -> T:
+    """Retry a short write transaction on a locked database, with jittered exponential backoff."""
+    for attempt in range(attempts):
+        try:
+            return operation()
+        except OperationalError as error:
+            locked = "locked" in str(error).lower() or "busy" in str(error).lower()
+            if not locked or attempt == attempts - 1:
+                raise
+            time.sleep(base_delay * 2**attempt * (1 + random.random()))
+    raise AssertionError("unreachable")
+
+
+@contextmanager
+def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One short write transaction: commit on success, roll back on any error."""
+    with factory() as session, session.begin():
+        yield session

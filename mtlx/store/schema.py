@@ -1,0 +1,130 @@
+"""The results database: runs, their per-epoch metrics, and single-task baselines.
+
+Typed columns for what people filter on, the full resolved config as JSON beside them (as Optuna
+and MLflow do). Metrics are stored long (run, epoch, split, metric, value) so a new metric or task
+never needs a migration.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class RunStatus(str, enum.Enum):
+    RUNNING = "RUNNING"
+    FINISHED = "FINISHED"
+    FAILED = "FAILED"
+    KILLED = "KILLED"
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Run(Base):
+    """One training run: a resolved config, its lifecycle, provenance and the selected epoch."""
+
+    __tablename__ = "runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_key: Mapped[str] = mapped_column(String(32), unique=True)
+    kind: Mapped[str] = mapped_column(String(8))  # "mtl" or "stl"
+    experiment: Mapped[str] = mapped_column(String(128))
+    dataset: Mapped[str] = mapped_column(String(64))
+    network: Mapped[str] = mapped_column(String(64))
+    tasks: Mapped[str] = mapped_column(String(512))  # comma-separated, in training order
+    method: Mapped[str] = mapped_column(String(64))
+    optimizer: Mapped[str] = mapped_column(String(64))
+    lr: Mapped[float] = mapped_column(Float)
+    seed: Mapped[int] = mapped_column(Integer)
+    baseline_key: Mapped[str] = mapped_column(String(32))
+    config: Mapped[dict] = mapped_column(JSON)
+
+    status: Mapped[str] = mapped_column(String(16))
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    started_at: Mapped[datetime] = mapped_column(DateTime)
+    heartbeat_at: Mapped[datetime] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    duration_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    epochs_completed: Mapped[int] = mapped_column(Integer, default=0)
+    selected_epoch: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    selection_rule: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    host: Mapped[str] = mapped_column(String(255))
+    device: Mapped[str] = mapped_column(String(255))
+    python_version: Mapped[str] = mapped_column(String(32))
+    torch_version: Mapped[str] = mapped_column(String(64))
+    mtlx_version: Mapped[str] = mapped_column(String(32))
+    git_commit: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    data_provenance: Mapped[dict] = mapped_column(JSON)
+    # {task: {"primary": metric, "metrics": {metric: higher_is_better}}}, known once data loads
+    task_metrics: Mapped[dict] = mapped_column(JSON)
+
+    epochs: Mapped[list[EpochMetric]] = relationship(
+        back_populates="run", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    __table_args__ = (
+        Index("ix_runs_grid", "dataset", "network", "method", "optimizer", "lr", "seed"),
+        Index("ix_runs_status", "status"),
+    )
+
+
+class EpochMetric(Base):
+    """A metric of one run at one epoch on one split (``train``, ``val`` or ``test``)."""
+
+    __tablename__ = "epoch_metrics"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    epoch: Mapped[int] = mapped_column(Integer)
+    split: Mapped[str] = mapped_column(String(8))
+    metric: Mapped[str] = mapped_column(String(128))
+    value: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+    run: Mapped[Run] = relationship(back_populates="epochs")
+
+    __table_args__ = (
+        UniqueConstraint("run_id", "epoch", "split", "metric", name="uq_epoch_metric"),
+    )
+
+
+class Baseline(Base):
+    """A single-task reference value of one metric on one split, with where it came from."""
+
+    __tablename__ = "baselines"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    baseline_key: Mapped[str] = mapped_column(String(32))
+    dataset: Mapped[str] = mapped_column(String(64))
+    network: Mapped[str] = mapped_column(String(64))
+    task: Mapped[str] = mapped_column(String(128))
+    split: Mapped[str] = mapped_column(String(8))
+    metric: Mapped[str] = mapped_column(String(128))
+    value: Mapped[float] = mapped_column(Float)
+    std: Mapped[float | None] = mapped_column(Float, nullable=True)
+    seeds: Mapped[int] = mapped_column(Integer)
+    lr: Mapped[float | None] = mapped_column(Float, nullable=True)
+    source: Mapped[str] = mapped_column(String(64))  # "stl-baseline" or an import's description
+    source_run_keys: Mapped[list] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+    __table_args__ = (
+        UniqueConstraint("baseline_key", "split", "metric", name="uq_baseline_metric"),
+    )
