@@ -35,7 +35,7 @@ format: $(INSTALLED)
 	$(BIN)/ruff check --fix .
 
 bench: $(INSTALLED)
-	$(BIN)/python benchmarks/epoch_time.py
+	$(BIN)/python -m pytest benchmarks --benchmark-only -o addopts="" -q
 
 # Regenerates the committed example database from a real sweep (the demo's, into another file).
 example-db: $(INSTALLED)

@@ -29,6 +29,7 @@ from mtlx.store.schema import Base
 DEFAULT_DATABASE = "results.sqlite"
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+WRITE_OPTION = "mtlx_write"  # execution option marking an engine whose transactions write
 
 T = TypeVar("T")
 
@@ -75,9 +76,11 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def begin_immediate(connection) -> None:  # type: ignore[no-untyped-def]
-        # Take the write lock up front: no deadlock between two readers upgrading to writers.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    def begin(connection) -> None:  # type: ignore[no-untyped-def]
+        # A write transaction takes the write lock up front (no deadlock between two readers
+        # upgrading to writers); a read transaction takes none, so reports never block workers.
+        writes = connection.get_execution_options().get(WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
 
 def make_engine(url: str) -> Engine:
@@ -122,8 +125,10 @@ def upgrade_database(db: str | None = None) -> tuple[str | None, str]:
     return before, current_revision(engine) or ""
 
 
-def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+def session_factory(engine: Engine, writes: bool = False) -> sessionmaker[Session]:
+    """Sessions on ``engine``; ``writes=True`` for the ones that open write transactions."""
+    bind = engine.execution_options(**{WRITE_OPTION: True}) if writes else engine
+    return sessionmaker(bind, expire_on_commit=False)
 
 
 def with_retry(operation: Callable[[], T], attempts: int = 8, base_delay: float = 0.05) -> T:

@@ -44,6 +44,7 @@ class RunStore:
     def __init__(self, engine: Engine, stale_after: timedelta = DEFAULT_STALE_AFTER) -> None:
         self.engine = engine
         self.sessions = session_factory(engine)
+        self.writes = session_factory(engine, writes=True)
         self.stale_after = stale_after
 
     # ---- lifecycle ---------------------------------------------------------------------------
@@ -53,7 +54,7 @@ class RunStore:
 
         def attempt() -> Claim:
             now = utcnow()
-            with transaction(self.sessions) as session:
+            with transaction(self.writes) as session:
                 run = session.scalar(select(Run).where(Run.run_key == config.run_key))
                 if run is None:
                     run = Run(
@@ -129,7 +130,7 @@ class RunStore:
         """One epoch's metrics of every split, committed together with the heartbeat."""
 
         def write() -> None:
-            with transaction(self.sessions) as session:
+            with transaction(self.writes) as session:
                 session.add_all(
                     EpochMetric(
                         run_id=run_id,
@@ -182,7 +183,7 @@ class RunStore:
 
     def _update(self, run_id: int, **values: object) -> None:
         def write() -> None:
-            with transaction(self.sessions) as session:
+            with transaction(self.writes) as session:
                 session.execute(update(Run).where(Run.id == run_id).values(**values))
 
         with_retry(write)
@@ -309,7 +310,7 @@ class RunStore:
 
         def write() -> int:
             now = utcnow()
-            with transaction(self.sessions) as session:
+            with transaction(self.writes) as session:
                 for row in rows:
                     session.execute(
                         delete(Baseline).where(
