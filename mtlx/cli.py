@@ -554,6 +554,93 @@ def methods() -> None:
         console.print(f"[bold]{name}[/]  {description}\n    {settings}", highlight=False)
 
 
+bench_app = typer.Typer(help="Benchmarks of the training step.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+
+
+@bench_app.command("methods")
+@user_errors
+def bench_methods(
+    settings: Annotated[
+        str,
+        typer.Option(
+            help="Comma-separated settings: multilenet (T=2), segnet (T=3), resnet18 (T=40)."
+        ),
+    ] = "multilenet,segnet,resnet18",
+    methods: Annotated[str, typer.Option(help="Comma-separated methods, or 'all'.")] = "all",
+    device: DeviceOption = None,
+    steps: Annotated[int, typer.Option(help="Timed steps per method (median).", min=1)] = 10,
+    warmup: Annotated[int, typer.Option(help="Untimed steps first.", min=0)] = 3,
+    dense_size: Annotated[
+        str, typer.Option(help="SegNet input HxW (the paper's NYUv2 size is 288x384).")
+    ] = "288x384",
+    dense_batch: Annotated[int, typer.Option(help="SegNet batch size.", min=1)] = 8,
+    celeba_batch: Annotated[int, typer.Option(help="ResNet-18 batch size.", min=1)] = 512,
+    jacobian: JacobianOption = "auto",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Training-step time of every method relative to EW and to its bare per-task gradients."""
+    import dataclasses
+    import json
+
+    from mtlx.engine.benchmark import bench_setting
+    from mtlx.engine.benchmark import settings as bench_settings
+    from mtlx.methods import METHODS
+    from mtlx.provenance import check_device, default_device, device_description
+    from mtlx.report import Column, ReportTable, render_terminal
+
+    height, _, width = dense_size.partition("x")
+    if not (height.isdigit() and width.isdigit()):
+        raise ValueError(f"--dense-size must look like 288x384, got {dense_size!r}")
+    available = bench_settings((int(height), int(width)), dense_batch, celeba_batch)
+    chosen = split_names(settings) or []
+    for name in chosen:
+        if name not in available:
+            raise ValueError(f"unknown setting {name!r}; available: {', '.join(available)}")
+    method_names = METHODS.names() if methods == "all" else (split_names(methods) or [])
+    for name in method_names:
+        METHODS.get(name)
+    device = check_device(device or default_device())
+    rows = []
+    for name in chosen:
+        rows += bench_setting(available[name], method_names, device, steps, warmup, jacobian)
+        if not as_json:
+            error_console.print(f"{name}: done", highlight=False)
+    if as_json:
+        records = [dataclasses.asdict(row) for row in rows]
+        print(json.dumps({"device": device_description(device), "rows": records}, indent=2))
+        return
+    table = ReportTable(
+        title=f"training step, median of {steps} — {device_description(device)}",
+        columns=[
+            Column("setting", "setting"),
+            Column("tasks", "T"),
+            Column("name", "method"),
+            Column("ms", "ms/step"),
+            Column("vs_ew", "× EW"),
+            Column("vs_jacobian", "× per-task grads"),
+            Column("host_syncs", "host syncs"),
+        ],
+        rows=[
+            {
+                "setting": r.setting,
+                "tasks": r.tasks,
+                "name": r.name,
+                "ms": f"{1000 * r.seconds:.1f}",
+                "vs_ew": f"{r.vs_ew:.2f}",
+                "vs_jacobian": "" if r.vs_jacobian is None else f"{r.vs_jacobian:.2f}",
+                "host_syncs": "" if r.host_syncs is None else r.host_syncs,
+            }
+            for r in rows
+        ],
+        notes=[
+            "jacobian: forward + per-task gradients of the shared parameters (the floor); "
+            "libmtl-loop: the same computed as LibMTL does"
+        ],
+    )
+    render_terminal(table, console)
+
+
 def _store(db: str | None):
     from mtlx.store.database import open_database
     from mtlx.store.runs import RunStore

@@ -1,6 +1,6 @@
 """Datasets, registered by name; each yields ``(input, {task: target})`` for three splits."""
 
-from mtlx.data import multimnist  # noqa: F401  (registers its dataset)
+from mtlx.data import celeba, cityscapes, multimnist, nyuv2  # noqa: F401  (registers them)
 from mtlx.data.base import (
     DATASETS,
     DataFormatError,

@@ -4,7 +4,20 @@ A task knows nothing of the model or the method; ΔM and Pareto fronts are gener
 metric carries its direction (higher or lower is better).
 """
 
+from mtlx.tasks.attributes import BinaryAttributeTask
 from mtlx.tasks.base import Metric, MetricMeter, Task
 from mtlx.tasks.classification import ClassificationTask
+from mtlx.tasks.depth import DepthTask
+from mtlx.tasks.normal import NormalTask
+from mtlx.tasks.segmentation import SegmentationTask
 
-__all__ = ["ClassificationTask", "Metric", "MetricMeter", "Task"]
+__all__ = [
+    "BinaryAttributeTask",
+    "ClassificationTask",
+    "DepthTask",
+    "Metric",
+    "MetricMeter",
+    "NormalTask",
+    "SegmentationTask",
+    "Task",
+]
