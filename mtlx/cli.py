@@ -554,6 +554,129 @@ def methods() -> None:
         console.print(f"[bold]{name}[/]  {description}\n    {settings}", highlight=False)
 
 
+data_app = typer.Typer(
+    help="Datasets on disk: check a folder, write a synthetic fixture.", no_args_is_help=True
+)
+app.add_typer(data_app, name="data")
+
+
+@data_app.command("check")
+@user_errors
+def data_check(
+    dataset: Annotated[str, typer.Argument(help="nyuv2, cityscapes or celeba.")],
+    path: Annotated[Path, typer.Argument(help="The dataset folder.")],
+    full: Annotated[
+        bool,
+        typer.Option("--full", help="Read every file, not only the first and last of each folder."),
+    ] = False,
+) -> None:
+    """Validate a dataset folder before training: files, shapes and value ranges."""
+    from mtlx.data.check import check_dataset
+
+    for line in check_dataset(dataset, path, full=full):
+        console.print(line, highlight=False, markup=False)
+    console.print(f"{path}: a valid {dataset} folder", highlight=False)
+
+
+@data_app.command("fixture")
+@user_errors
+def data_fixture(
+    dataset: Annotated[str, typer.Argument(help="nyuv2, cityscapes or celeba.")],
+    out: Annotated[Path, typer.Option(help="Folder to write into.")],
+    n: Annotated[int, typer.Option("--n", help="Samples per split (CelebA: in all).", min=1)] = 8,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic values.")] = 0,
+    height: Annotated[
+        int | None,
+        typer.Option(
+            help="Dense datasets: image height (default: the real one).", show_default=False
+        ),
+    ] = None,
+    width: Annotated[
+        int | None,
+        typer.Option(
+            help="Dense datasets: image width (default: the real one).", show_default=False
+        ),
+    ] = None,
+) -> None:
+    """Write a small synthetic dataset in exactly the real on-disk format (to try mtlx out)."""
+    from mtlx.data.fixtures import write_fixture
+
+    options = {k: v for k, v in (("height", height), ("width", width)) if v is not None}
+    root = write_fixture(dataset, out, n, seed, **options)
+    console.print(f"wrote a synthetic {dataset} dataset to {root}", highlight=False)
+
+
+@app.command()
+@user_errors
+def models() -> None:
+    """Registered networks and their parameter counts on the paper's datasets."""
+    from mtlx.data.check import CELEBA_ATTRIBUTES
+    from mtlx.data.nyuv2 import NUM_CLASSES as NYUV2_CLASSES
+    from mtlx.models import NETWORKS
+    from mtlx.models.summary import parameter_counts
+    from mtlx.report import Column, ReportTable, render_terminal
+    from mtlx.tasks import (
+        BinaryAttributeTask,
+        ClassificationTask,
+        DepthTask,
+        NormalTask,
+        SegmentationTask,
+    )
+
+    nyuv2 = [SegmentationTask(NYUV2_CLASSES), DepthTask(), NormalTask()]
+    cityscapes = [SegmentationTask(7), DepthTask()]
+    setups = [
+        (
+            "multilenet",
+            "multimnist",
+            [ClassificationTask("left", 10), ClassificationTask("right", 10)],
+            (1, 28, 28),
+        ),
+        ("segnet", "nyuv2", nyuv2, (3, 288, 384)),
+        ("segnet", "cityscapes", cityscapes, (3, 128, 256)),
+        ("deeplabv3", "nyuv2", nyuv2, (3, 288, 384)),
+        ("deeplabv3", "cityscapes", cityscapes, (3, 128, 256)),
+        ("resnet18", "celeba", [BinaryAttributeTask(a) for a in CELEBA_ATTRIBUTES], (3, 64, 64)),
+    ]
+    rows = []
+    for network, dataset, tasks, shape in setups:
+        counts = parameter_counts(network, tasks, shape)
+        single = parameter_counts(network, tasks[:1], shape)["total"]
+        heads = counts["heads"]
+        rows.append(
+            {
+                "network": network,
+                "dataset": dataset,
+                "tasks": len(tasks),
+                "shared": f"{counts['shared']:,}",
+                "heads": f"{sum(heads.values()):,}",
+                "total": f"{counts['total']:,}",
+                "single": f"{single:,}",
+            }
+        )
+    missing = sorted(set(NETWORKS.names()) - {row["network"] for row in rows})
+    render_terminal(
+        ReportTable(
+            title="parameter counts (multi-task; single-task = the first task's network alone)",
+            columns=[
+                Column(k, t)
+                for k, t in (
+                    ("network", "network"),
+                    ("dataset", "dataset"),
+                    ("tasks", "T"),
+                    ("shared", "shared"),
+                    ("heads", "all heads"),
+                    ("total", "total"),
+                    ("single", "single-task"),
+                )
+            ],
+            rows=rows,
+            notes=[f"also registered: {', '.join(missing)}"] if missing else [],
+        ),
+        console,
+    )
+
+
 bench_app = typer.Typer(help="Benchmarks of the training step.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
 
