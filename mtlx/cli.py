@@ -324,10 +324,12 @@ def sweep_grid(
             raise SpecError(
                 f"--lrs {lrs!r}: neither a grid of {spec.source} ({known}) nor a list of numbers"
             ) from None
-    seed_choice = seeds if seeds is not None else str(section.get("seeds", 1))
-    if isinstance(seed_choice, list):
-        seed_choice = ",".join(str(s) for s in seed_choice)
-    return chosen_methods, chosen_optimizers, lr_choice, parse_seeds(str(seed_choice))
+    seed_choice = seeds if seeds is not None else _seed_text(section.get("seeds", 1))
+    return chosen_methods, chosen_optimizers, lr_choice, parse_seeds(seed_choice)
+
+
+def _seed_text(value: Any) -> str:
+    return ",".join(str(s) for s in value) + "," if isinstance(value, list) else str(value)
 
 
 def _as_list(value: Any) -> list[str]:
@@ -389,7 +391,7 @@ def stl_baseline(
         "ew",
         chosen_optimizer,
         lrs if lrs is not None else _stl_lrs(section),
-        seeds if seeds is not None else str(section.get("seeds", 3)),
+        seeds if seeds is not None else _seed_text(section.get("seeds", 3)),
     )
     plans = stl_plans(spec, chosen_tasks, chosen_optimizer, lr_choice, seed_list)
     context = make_context(db, device, data_root, "auto", num_workers)

@@ -175,7 +175,11 @@ def delta_m_table(setup: Setup) -> ReportTable:
             row[name] = (record[name], record[f"{name}.std"])
         rows.append(row)
     return ReportTable(
-        title=f"ΔM vs single-task baselines — {setup.label}",
+        title=(
+            f"ΔM vs single-task baselines — {setup.label}"
+            if setup.has_baseline
+            else f"test metrics (no single-task baseline yet) — {setup.label}"
+        ),
         columns=columns,
         rows=rows,
         notes=[*selection_note(setup, score, runs), f"setup {setup.baseline_key}"],

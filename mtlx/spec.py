@@ -16,14 +16,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import torch
 import yaml
 
 from mtlx.data import DATASETS
 from mtlx.errors import UserError
 from mtlx.hyperparameters import resolve_hyperparameters
-from mtlx.methods import METHODS, method_hyperparameters
+from mtlx.methods import METHODS, build_method, method_hyperparameters
 from mtlx.models import NETWORKS
-from mtlx.optim import OPTIMIZERS, optimizer_hyperparameters
+from mtlx.optim import OPTIMIZERS, build_optimizer, optimizer_hyperparameters
 
 STL_METHOD = "stl"
 """The method name recorded for single-task baseline runs (one head, plain loss)."""
@@ -300,11 +301,17 @@ def parse_spec(raw: Any, source: str) -> ExperimentSpec:
 
     method_options = _options(raw.get("methods", {}), source, "methods", METHODS)
     optimizer_options = _options(raw.get("optimizers", {}), source, "optimizers", OPTIMIZERS)
+    # Build each configured method and optimizer once, so a value its constructor refuses
+    # (momentum 1.5) is reported now, with the file and key, not by every run of a sweep.
     for name, given in method_options.items():
-        _validated(lambda n=name, g=given: method_hyperparameters(n, g), source, f"methods.{name}")
+        _validated(
+            lambda n=name, g=given: build_method(n, len(tasks), **g), source, f"methods.{name}"
+        )
     for name, given in optimizer_options.items():
         _validated(
-            lambda n=name, g=given: optimizer_hyperparameters(n, g), source, f"optimizers.{name}"
+            lambda n=name, g=given: build_optimizer(n, [_probe_parameter()], 1.0, 0.0, **g),
+            source,
+            f"optimizers.{name}",
         )
 
     lr_grids: dict[str, dict[str, list[float]]] = {}
@@ -368,11 +375,15 @@ def _registered(
         raise SpecError(f"{source}: {where}: unknown {registry.kind} {name!r}; allowed: {allowed}")
 
 
-def _validated(resolve: Any, source: str, where: str) -> dict[str, Any]:
+def _validated(resolve: Any, source: str, where: str) -> Any:
     try:
         return resolve()
     except (ValueError, TypeError) as error:
         raise SpecError(f"{source}: {where}: {error}") from None
+
+
+def _probe_parameter() -> dict[str, Any]:
+    return {"params": [torch.zeros(1, requires_grad=True)]}
 
 
 def _component(value: Any, source: str, where: str, registry: Any, skip: int) -> dict[str, Any]:
@@ -439,6 +450,15 @@ def _sweep_section(
 ) -> dict[str, Any]:
     section = _mapping(value, source, where)
     _check_keys(section, ("methods", "optimizers", "lrs", "seeds", "optimizer"), source, where)
+    methods = section.get("methods", [])
+    if methods != "all":
+        for name in [methods] if isinstance(methods, str) else methods:
+            _registered(name, METHODS, source, f"{where}.methods", extra=("all",))
+    optimizers = section.get("optimizers", [])
+    for name in [optimizers] if isinstance(optimizers, str) else optimizers:
+        _registered(name, OPTIMIZERS, source, f"{where}.optimizers")
+    if "optimizer" in section:
+        _registered(section["optimizer"], OPTIMIZERS, source, f"{where}.optimizer")
     lrs = section.get("lrs")
     if isinstance(lrs, str) and lrs not in lr_grids:
         known = ", ".join(sorted(lr_grids)) or "none"
@@ -498,5 +518,7 @@ def parse_seeds(text: str) -> list[int]:
     if not numbers or min(numbers) < 0:
         raise SpecError(f"seeds must be a count (3) or a list (0,5,7), got {text!r}")
     if len(numbers) == 1 and "," not in text:
+        if numbers[0] == 0:
+            raise SpecError("a count of seeds must be at least 1, got 0 (for seed 0 alone: '0,')")
         return list(range(numbers[0]))
     return numbers

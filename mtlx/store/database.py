@@ -85,18 +85,38 @@ def _configure_sqlite(engine: Engine) -> None:
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        path = sqlite_path(url)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         _configure_sqlite(engine)
         return engine
     return create_engine(url, pool_pre_ping=True)
 
 
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL (None for other databases and in-memory SQLite)."""
+    if not url.startswith("sqlite"):
+        return None
+    path = url.split("///", 1)[-1]
+    return Path(path) if path and path != ":memory:" else None
+
+
+def known_revisions() -> list[str]:
+    return [
+        script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()
+    ]
+
+
 def open_database(db: str | None = None, create: bool = True) -> Engine:
-    """An engine on a database at the latest schema; creates a new one, refuses an old one."""
+    """An engine on a database at the latest schema; creates a new one, refuses an old one.
+
+    ``create=False`` (read-only commands) refuses a missing SQLite file instead of creating it.
+    """
     url = database_url(db)
+    path = sqlite_path(url)
+    if not create and path is not None and not path.is_file():
+        raise SchemaVersionError(f"{url}: no mtlx database there (no file {path})")
     engine = make_engine(url)
     revision = current_revision(engine)
     head = head_revision()
@@ -110,16 +130,37 @@ def open_database(db: str | None = None, create: bool = True) -> Engine:
         with engine.begin() as connection:
             command.stamp(alembic_config(connection), head)
         return engine
-    raise SchemaVersionError(
-        f"{url}: the database is at schema {revision or 'unversioned'}, this mtlx writes {head}; "
+    raise SchemaVersionError(schema_mismatch(url, revision, head))
+
+
+def schema_mismatch(url: str, revision: str | None, head: str) -> str:
+    if revision is None:
+        return (
+            f"{url}: the database has tables but no mtlx schema version (unversioned): it was not "
+            f"written by mtlx, which writes schema {head}; point --db at an mtlx database "
+            "(`mtlx db upgrade` only migrates mtlx databases)"
+        )
+    if revision not in known_revisions():
+        return (
+            f"{url}: the database is at schema {revision}, unknown to this mtlx (which writes "
+            f"{head}): it was written by a newer mtlx — upgrade mtlx, not the database "
+            "(`mtlx db upgrade` migrates older databases only)"
+        )
+    return (
+        f"{url}: the database is at schema {revision}, this mtlx writes {head}; "
         "run `mtlx db upgrade` to migrate it (back it up first)"
     )
 
 
 def upgrade_database(db: str | None = None) -> tuple[str | None, str]:
     """Migrate to the latest schema; returns (revision before, revision after)."""
-    engine = make_engine(database_url(db))
+    url = database_url(db)
+    engine = make_engine(url)
     before = current_revision(engine)
+    if before is None and inspect(engine).get_table_names():
+        raise SchemaVersionError(schema_mismatch(url, None, head_revision()))
+    if before is not None and before not in known_revisions():
+        raise SchemaVersionError(schema_mismatch(url, before, head_revision()))
     with engine.begin() as connection:
         command.upgrade(alembic_config(connection), "head")
     return before, current_revision(engine) or ""
