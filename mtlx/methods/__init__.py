@@ -1,6 +1,27 @@
 """Multi-task optimization methods, one module each, registered by canonical name."""
 
-from mtlx.methods import equal_weighting, uncertainty_weighting  # noqa: F401  (registration)
+from mtlx.methods import (  # noqa: F401  (registration)
+    adatask,
+    aligned_mtl,
+    cagrad,
+    db_mtl,
+    dynamic_weight_average,
+    equal_weighting,
+    famo,
+    graddrop,
+    gradnorm,
+    imtl,
+    imtl_g,
+    imtl_l,
+    mgda,
+    mgda_ub,
+    mtl_io,
+    nash_mtl,
+    optimal_uncertainty_weighting,
+    pcgrad,
+    random_loss_weighting,
+    uncertainty_weighting,
+)
 from mtlx.methods.base import (
     GradientAggregator,
     GradientSource,

@@ -8,6 +8,7 @@ from typing import Any
 import torch
 
 from mtlx.hyperparameters import resolve_hyperparameters
+from mtlx.optim.signsgd import SignSGD
 from mtlx.registry import Registry
 
 OptimizerBuilder = Callable[..., torch.optim.Optimizer]
@@ -42,6 +43,17 @@ def sgd(
     return torch.optim.SGD(
         param_groups, lr=lr, weight_decay=weight_decay, momentum=momentum, nesterov=nesterov
     )
+
+
+@OPTIMIZERS.register("signsgd")
+def signsgd(
+    param_groups: Iterable[dict[str, Any]],
+    lr: float,
+    weight_decay: float,
+    momentum: float = 0.9,
+) -> torch.optim.Optimizer:
+    """signSGD with momentum (Bernstein et al., 2018): m ← βm + (1 − β)g, θ ← θ − lr·sign(m)."""
+    return SignSGD(param_groups, lr=lr, momentum=momentum, weight_decay=weight_decay)
 
 
 def optimizer_hyperparameters(name: str, given: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -1,0 +1,61 @@
+"""DB-MTL — dual-balancing multi-task learning (Lin et al., 2023).
+
+Loss-scale balancing: the gradients are taken of log Lₜ (``transform_losses``, with the authors'
+ε = 1e-8 inside the log), so the heads and the Jacobian see ∇Lₜ/Lₜ. Gradient-magnitude balancing
+on the shared parameters: an EMA of each task's log-loss gradient,
+
+    ĝₜ ← βₖ·ĝₜ + (1 − βₖ)·gₜ,   βₖ = β / k^{β_σ}   (k the step, ĝ starting at 0),
+
+with β = 0.9, β_σ = 0.5 (the authors' LibMTL implementation), then every ĝₜ rescaled to the
+largest EMA norm and summed:
+
+    d = Σₜ αₜ·ĝₜ,   αₜ = maxₖ ‖ĝₖ‖ / (‖ĝₜ‖ + 1e-8).
+
+Scale: a sum of T gradients of the largest task's EMA norm. Task weights reported: α.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from mtlx.methods.base import GradientAggregator
+from mtlx.methods.registry import METHODS
+
+LOG_EPSILON = 1e-8
+NORM_EPSILON = 1e-8
+
+
+@METHODS.register("db-mtl")
+class DBMTL(GradientAggregator):
+    name = "db-mtl"
+
+    def __init__(self, num_tasks: int, beta: float = 0.9, beta_sigma: float = 0.5) -> None:
+        super().__init__(num_tasks)
+        if not 0.0 <= beta < 1.0:
+            raise ValueError(f"beta must be in [0, 1), but got {beta}.")
+        if beta_sigma < 0:
+            raise ValueError(f"beta_sigma must be non-negative, but got {beta_sigma}.")
+        self.beta = float(beta)
+        self.beta_sigma = float(beta_sigma)
+        self.reset()
+
+    def reset(self) -> None:
+        super().reset()
+        self.steps = 0
+        self.gradient_average: Tensor | None = None  # ĝ, T × d
+
+    def transform_losses(self, losses: Tensor) -> Tensor:
+        return torch.log(losses + LOG_EPSILON)
+
+    def aggregate(self, jacobian: Tensor, losses: Tensor) -> Tensor:
+        self.steps += 1
+        decay = self.beta / self.steps**self.beta_sigma
+        if self.gradient_average is None:
+            self.gradient_average = torch.zeros_like(jacobian)
+        average = decay * self.gradient_average + (1 - decay) * jacobian
+        self.gradient_average = average.detach()
+        norms = torch.linalg.vector_norm(average, dim=1)
+        weights = norms.max() / (norms + NORM_EPSILON)
+        self.task_weights = weights.detach()
+        return weights @ average

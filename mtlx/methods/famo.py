@@ -1,0 +1,85 @@
+"""FAMO — fast adaptive multitask optimization (Liu, Feng, Stone & Liu, NeurIPS 2023).
+
+Task weights from learnable logits ξ: z = softmax(ξ). The objective
+
+    Σₜ zₜ·log Lₜ / c,   c = sg(Σₜ zₜ/Lₜ)
+
+has gradient Σₜ (zₜ/(c·Lₜ))·∇Lₜ: effective weights zₜ/(c·Lₜ), which sum to 1 (scale: a convex
+combination, 1/T of EW's sum for equal losses). FAMO then moves ξ so the tasks' log-losses fall at
+equal rates: with δₜ = log Lₜ(before) − log Lₜ(after), ξ takes one Adam step (lr 0.025, L2 decay
+γ = 10⁻³ added to the gradient, as ``torch.optim.Adam(weight_decay=γ)`` in the official code) on
+the gradient of zᵀδ w.r.t. ξ, ∂(zᵀδ)/∂ξ = z ⊙ (δ − zᵀδ). The official code's min-loss offset is
+0 (its default) and its ε = 10⁻⁸ is kept inside the logs.
+
+Which losses give δ: the official code re-evaluates the same batch after the optimizer step (one
+extra forward pass). A method never sees the model, so here δ compares the losses of consecutive
+steps (step k−1's batch before its update vs step k's batch after it): no extra forward pass,
+δ is the same in expectation over batches but noisier; the logit update for step k−1's change
+happens at the start of step k, before its weights are used. The first step uses z uniform.
+The official code also clips the shared gradient norm at 1; a loss weighting cannot see gradients,
+so that clipping is not part of this method (as in LibMTL's FAMO).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from mtlx.methods.base import LossWeighting
+from mtlx.methods.registry import METHODS
+
+ADAM_BETAS = (0.9, 0.999)
+ADAM_EPSILON = 1e-8
+LOG_EPSILON = 1e-8
+
+
+@METHODS.register("famo")
+class FAMO(LossWeighting):
+    name = "famo"
+
+    def __init__(self, num_tasks: int, logit_lr: float = 0.025, logit_decay: float = 1e-3) -> None:
+        super().__init__(num_tasks)
+        if logit_lr <= 0:
+            raise ValueError(f"logit_lr must be positive, but got {logit_lr}.")
+        if logit_decay < 0:
+            raise ValueError(f"logit_decay must be non-negative, but got {logit_decay}.")
+        self.logit_lr = float(logit_lr)
+        self.logit_decay = float(logit_decay)
+        self.reset()
+
+    def reset(self) -> None:
+        super().reset()
+        self.logits: Tensor | None = None  # ξ, created on the losses' device at the first step
+        self.first_moment: Tensor | None = None
+        self.second_moment: Tensor | None = None
+        self.adam_steps = 0
+        self.previous_losses: Tensor | None = None
+
+    def _update_logits(self, losses: Tensor) -> None:
+        assert self.logits is not None and self.previous_losses is not None
+        assert self.first_moment is not None and self.second_moment is not None
+        decrease = torch.log(self.previous_losses + LOG_EPSILON) - torch.log(losses + LOG_EPSILON)
+        z = torch.softmax(self.logits, dim=0)
+        gradient = z * (decrease - z @ decrease) + self.logit_decay * self.logits
+        beta1, beta2 = ADAM_BETAS
+        self.adam_steps += 1
+        self.first_moment = beta1 * self.first_moment + (1 - beta1) * gradient
+        self.second_moment = beta2 * self.second_moment + (1 - beta2) * gradient**2
+        first = self.first_moment / (1 - beta1**self.adam_steps)
+        second = self.second_moment / (1 - beta2**self.adam_steps)
+        self.logits = self.logits - self.logit_lr * first / (second.sqrt() + ADAM_EPSILON)
+
+    def combine(self, losses: Tensor) -> Tensor:
+        detached = losses.detach()
+        if self.logits is None:
+            self.logits = torch.zeros_like(detached)
+            self.first_moment = torch.zeros_like(detached)
+            self.second_moment = torch.zeros_like(detached)
+        else:
+            self._update_logits(detached)
+        self.previous_losses = detached
+        z = torch.softmax(self.logits, dim=0)
+        shifted = losses + LOG_EPSILON
+        normalizer = (z / shifted.detach()).sum()
+        self.task_weights = z / (normalizer * shifted.detach())
+        return (z * torch.log(shifted)).sum() / normalizer

@@ -1,0 +1,82 @@
+"""GradNorm — gradient normalisation for adaptive loss balancing (Chen et al., ICML 2018).
+
+Learnable task weights w (init 1, kept summing to T). Each step, with gₜ the task's gradient on the
+shared parameters (a row of the Jacobian):
+
+    Gₜ = wₜ·‖gₜ‖,  Ḡ = meanₜ Gₜ,  rₜ = L̃ₜ / meanₖ L̃ₖ,  L̃ₜ = Lₜ/Lₜ(0)
+    L_grad = Σₜ |Gₜ − sg(Ḡ·rₜ^α)|,   α = 1.5
+
+the shared update is d = Σₜ wₜ gₜ with the current w; then w takes one gradient step on L_grad
+(∂L_grad/∂wₜ = sign(Gₜ − Ḡrₜ^α)·‖gₜ‖) and is renormalised to Σw = T (the paper's Algorithm 1).
+Lₜ(0) is the loss of the first step. The norms are over all shared parameters (the paper uses the
+last shared layer to save backward passes; the full Jacobian is already at hand here).
+
+The paper updates w with the network's optimizer. A method never reaches into the run's optimizer,
+so w is updated here by its own Adam step (β = (0.9, 0.999), ε = 1e-8) with learning rate
+``weight_lr`` — not a value from the paper (0.025, as common re-implementations use); tune it with
+the run's learning rate.
+
+Scale: Σw = T — EW's sum at initialisation. Heads keep their raw gradients (mtlx's convention).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from mtlx.methods.base import GradientAggregator
+from mtlx.methods.registry import METHODS
+
+ADAM_BETAS = (0.9, 0.999)
+ADAM_EPSILON = 1e-8
+
+
+@METHODS.register("gradnorm")
+class GradNorm(GradientAggregator):
+    name = "gradnorm"
+
+    def __init__(self, num_tasks: int, alpha: float = 1.5, weight_lr: float = 0.025) -> None:
+        super().__init__(num_tasks)
+        if alpha < 0:
+            raise ValueError(f"alpha must be non-negative, but got {alpha}.")
+        if weight_lr <= 0:
+            raise ValueError(f"weight_lr must be positive, but got {weight_lr}.")
+        self.alpha = float(alpha)
+        self.weight_lr = float(weight_lr)
+        self.reset()
+
+    def reset(self) -> None:
+        super().reset()
+        self.loss_weights: Tensor | None = None  # w, created on the Jacobian's device
+        self.initial_losses: Tensor | None = None
+        self.first_moment: Tensor | None = None
+        self.second_moment: Tensor | None = None
+        self.adam_steps = 0
+
+    def aggregate(self, jacobian: Tensor, losses: Tensor) -> Tensor:
+        losses = losses.detach().to(jacobian.dtype)
+        if self.loss_weights is None:
+            self.loss_weights = torch.ones_like(losses)
+            self.first_moment = torch.zeros_like(losses)
+            self.second_moment = torch.zeros_like(losses)
+            self.initial_losses = losses
+        assert self.first_moment is not None and self.second_moment is not None
+        assert self.initial_losses is not None
+        weights = self.loss_weights
+        direction = weights @ jacobian
+        self.task_weights = weights
+
+        norms = torch.linalg.vector_norm(jacobian.detach(), dim=1)
+        weighted_norms = weights * norms
+        ratios = losses / self.initial_losses
+        targets = weighted_norms.mean() * (ratios / ratios.mean()) ** self.alpha
+        gradient = torch.sign(weighted_norms - targets) * norms
+        beta1, beta2 = ADAM_BETAS
+        self.adam_steps += 1
+        self.first_moment = beta1 * self.first_moment + (1 - beta1) * gradient
+        self.second_moment = beta2 * self.second_moment + (1 - beta2) * gradient**2
+        first = self.first_moment / (1 - beta1**self.adam_steps)
+        second = self.second_moment / (1 - beta2**self.adam_steps)
+        updated = weights - self.weight_lr * first / (second.sqrt() + ADAM_EPSILON)
+        self.loss_weights = self.num_tasks * updated / updated.sum()
+        return direction

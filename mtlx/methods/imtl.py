@@ -1,0 +1,42 @@
+"""IMTL — the hybrid of impartial multi-task learning (Liu et al., ICLR 2021, §3.3).
+
+IMTL-L's learned loss scales on every loss (:mod:`mtlx.methods.imtl_l`),
+L̃ₜ = e^{sₜ}·Lₜ − sₜ, applied through ``transform_losses`` — so the heads and sₜ are trained on L̃ₜ
+— and IMTL-G's closed-form weights (:mod:`mtlx.methods.imtl_g`) on the Jacobian of the scaled
+losses for the shared parameters: d = Σₜ αₜ ∇L̃ₜ with Σα = 1 and equal projections on every unit
+∇L̃ₜ. (The direction of IMTL-G's update does not depend on the gradients' scales, so e^{sₜ}
+acts on the heads and on the update's length only.) sₜ are learned by the run's optimizer (init
+0). Task weights reported: α, the weights of the scaled losses' gradients.
+
+Scale: shared gradient Σα = 1 (IMTL-G's), heads e^{sₜ}·∇Lₜ (EW's at initialisation).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from mtlx.methods.imtl_g import IMTLG
+from mtlx.methods.imtl_l import scaled_losses
+from mtlx.methods.registry import METHODS
+
+
+@METHODS.register("imtl")
+class IMTL(IMTLG):
+    name = "imtl"
+
+    def __init__(self, num_tasks: int, init_log_scale: float = 0.0) -> None:
+        super().__init__(num_tasks)
+        self.init_log_scale = float(init_log_scale)
+        self.log_scales = nn.Parameter(torch.full((num_tasks,), self.init_log_scale))
+
+    def parameters(self) -> list[nn.Parameter]:
+        return [self.log_scales]
+
+    def reset(self) -> None:
+        super().reset()
+        with torch.no_grad():
+            self.log_scales.fill_(self.init_log_scale)
+
+    def transform_losses(self, losses: Tensor) -> Tensor:
+        return scaled_losses(self.log_scales, losses)
