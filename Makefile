@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
 # The demo: the real MultiMNIST experiment, made small enough for a 2-core CPU in minutes.
-DEMO_DATA := --set dataset.train_pairs=10000 --epochs 3
+DEMO_DATA := --set dataset.train_pairs=8000 --set dataset.val_pairs=2500 --set dataset.test_pairs=2500 --epochs 3
 DEMO_GRID := --lrs demo --seeds 3
 
 .PHONY: venv demo test lint format bench example-db clean

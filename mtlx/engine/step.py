@@ -16,6 +16,7 @@ import torch
 from torch import Tensor
 
 from mtlx.engine.jacobian import (
+    accumulated_jacobian,
     flatten_jacobian,
     resolve_jacobian_mode,
     task_gradients,
@@ -42,7 +43,7 @@ class TrainingStep:
         self.tasks = list(tasks)
         self.optimizer = optimizer
         self.device = next(network.parameters()).device
-        self.jacobian_mode = resolve_jacobian_mode(jacobian_mode, self.device)
+        self.jacobian_mode = resolve_jacobian_mode(jacobian_mode, self.device, len(tasks))
         self.shared = [p for p in network.shared_parameters() if p.requires_grad]
         self.heads = {
             task.name: [p for p in network.task_parameters(task.name) if p.requires_grad]
@@ -86,6 +87,17 @@ class TrainingStep:
         heads: list[Tensor] = [p for task in self.tasks for p in self.heads[task.name]]
         return heads + method.parameters()
 
+    def _jacobian(
+        self, method: GradientAggregator, losses: Tensor, shared: Sequence[Tensor]
+    ) -> Tensor:
+        """T × d Jacobian w.r.t. ``shared``; heads and method parameters get their summed grads."""
+        if self.jacobian_mode == "backward":
+            return accumulated_jacobian(losses, shared)
+        others = self._heads_and_method_parameters(method)
+        grads = task_gradients(losses, [*shared, *others], self.jacobian_mode, retain_graph=False)
+        self._assign(others, grads[len(shared) :])
+        return flatten_jacobian(grads[: len(shared)])
+
     def _assign(self, parameters: Sequence[Tensor], gradients: Tensor) -> None:
         """Gradients stacked per task (T, ...) summed over tasks: each head sees only its loss."""
         for parameter, gradient in zip(parameters, gradients, strict=True):
@@ -96,12 +108,7 @@ class TrainingStep:
     ) -> Tensor:
         raw_losses = self.task_losses(self.network(inputs), targets)
         losses = method.transform_losses(raw_losses)
-        others = self._heads_and_method_parameters(method)
-        grads = task_gradients(
-            losses, [*self.shared, *others], self.jacobian_mode, retain_graph=False
-        )
-        jacobian = flatten_jacobian(grads[: len(self.shared)])
-        self._assign(others, grads[len(self.shared) :])
+        jacobian = self._jacobian(method, losses, self.shared)
         direction = method.aggregate(jacobian, raw_losses.detach())
         if method.owns_shared_update:
             lr = self.optimizer.param_groups[0]["lr"]
@@ -122,9 +129,7 @@ class TrainingStep:
         detached = representation.detach().requires_grad_(True)
         raw_losses = self.task_losses(self.network.decode(detached), targets)
         losses = method.transform_losses(raw_losses)
-        others = self._heads_and_method_parameters(method)
-        grads = task_gradients(losses, [detached, *others], self.jacobian_mode, retain_graph=False)
-        self._assign(others, grads[1:])
-        direction = method.aggregate(grads[0].reshape(len(losses), -1), raw_losses.detach())
+        jacobian = self._jacobian(method, losses, [detached])
+        direction = method.aggregate(jacobian, raw_losses.detach())
         representation.backward(direction.view_as(representation))
         return raw_losses.detach()
