@@ -6,7 +6,7 @@ CelebA's 40 attributes (T = 40). Besides the methods, references:
 - ``per-task-sum``: a full training step whose "method" just sums the per-task gradients —
   forward, the T backward passes, writing the gradients, the optimizer step: the floor every
   parameter-level method pays, so ``× floor`` is its solver and aggregation overhead;
-- ``jacobian-<engine>``: forward + the Jacobian alone by each engine (loop, batched, backward);
+- ``jacobian-<engine>``: forward + the Jacobian alone by each engine (loop, batched);
 - ``libmtl-loop``: the same gradients as LibMTL computes them (``loss_t.backward(retain_graph)``
   then every shared parameter's ``.grad`` copied into a flat vector, one parameter at a time).
 
@@ -26,7 +26,6 @@ import torch
 from torch import Tensor
 
 from mtlx.engine.jacobian import (
-    accumulated_jacobian,
     flatten_jacobian,
     resolve_jacobian_mode,
     task_gradients,
@@ -181,10 +180,8 @@ def build(
 def jacobian_only(network: MultiTaskNetwork, tasks: Sequence[Task], batch, mode: str) -> Tensor:
     inputs, targets = batch
     predictions = network(inputs)
-    losses = torch.stack([t.loss(predictions[t.name], targets[t.name]) for t in tasks])
+    losses = [t.loss(predictions[t.name], targets[t.name]) for t in tasks]
     shared = [p for p in network.shared_parameters() if p.requires_grad]
-    if mode == "backward":
-        return accumulated_jacobian(losses, shared)
     return flatten_jacobian(task_gradients(losses, shared, mode, retain_graph=False))
 
 
@@ -240,7 +237,7 @@ def bench_setting(
             f"jacobian-{engine}": lambda engine=engine: jacobian_only(
                 reference.network, setting.tasks, batch, engine
             )
-            for engine in ("loop", "batched", "backward")
+            for engine in ("loop", "batched")
         },
         "libmtl-loop": lambda: libmtl_style_loop(reference.network, setting.tasks, batch),
     }

@@ -1,17 +1,15 @@
 """Per-task gradients: the T × d Jacobian of the task losses with respect to some tensors.
 
-Three engines, all exact:
+Two exact engines:
 
-- ``loop``: one ``autograd.grad`` call per task (T backward passes, retaining the graph);
-- ``batched``: one backward with ``is_grads_batched`` (vmap over the T one-hot cotangents);
-- ``backward``: T ``backward`` calls accumulating into ``.grad`` (as LibMTL does), each task's
-  shared gradient copied into its row of a preallocated Jacobian with one ``cat``; heads and the
-  method's parameters accumulate their gradients in place, with no copies at all.
+- ``loop``: one ``autograd.grad`` call per task (T backward passes, retaining the graph), each
+  from the task's own loss tensor;
+- ``batched``: one backward with ``is_grads_batched`` (vmap over the T one-hot cotangents).
 
-``auto`` picks by device and task count from what was measured (README, "Per-task gradients"):
-on the CPU the loop (batched/loop 1.1–1.6 on 2 cores); on a GPU the loop for T ≤ 4 and the
-accumulating backward above (an H100 at T = 40: backward 0.87, batched 0.93 of the loop's time).
-Any engine can be forced (``--jacobian loop|batched|backward``).
+``auto`` is the loop on every device, because it measured faster everywhere (README,
+"Per-task gradients"): batched/loop = 1.1–1.6 on 2 CPU cores; on an H100 1.18 for SegNet at T = 3
+and 1.15 for ResNet-18 at T = 40, where the loop also beat a LibMTL-style loop (305 vs 322 ms).
+Either engine can be forced (``--jacobian loop|batched``).
 """
 
 from __future__ import annotations
@@ -21,45 +19,25 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-JACOBIAN_MODES = ("auto", "loop", "batched", "backward")
-SMALL_TASK_COUNT = 4  # on a GPU, the loop up to here, the accumulating backward above
+JACOBIAN_MODES = ("auto", "loop", "batched")
 
 
 def resolve_jacobian_mode(mode: str, device: torch.device, num_tasks: int) -> str:
+    """The engine for ``mode`` on ``device`` with ``num_tasks`` tasks (``auto``: see above)."""
     if mode not in JACOBIAN_MODES:
         raise ValueError(f"jacobian mode must be one of {', '.join(JACOBIAN_MODES)}, got {mode!r}")
-    if mode == "auto":
-        if device.type == "cuda" and num_tasks > SMALL_TASK_COUNT:
-            return "backward"
-        return "loop"
-    return mode
-
-
-def accumulated_jacobian(losses: Tensor, shared: Sequence[Tensor]) -> Tensor:
-    """The T × d Jacobian of ``losses`` w.r.t. the leaves ``shared``, by T accumulating backwards.
-
-    Every other leaf the losses reach (heads, a method's parameters) keeps the *sum* of its
-    per-task gradients in ``.grad``; ``shared`` leaves end with ``.grad`` unset.
-    """
-    size = sum(p.numel() for p in shared)
-    jacobian = torch.empty(len(losses), size, dtype=losses.dtype, device=losses.device)
-    for t, loss in enumerate(losses):
-        for parameter in shared:
-            parameter.grad = None
-        loss.backward(retain_graph=t < len(losses) - 1)
-        torch.cat(
-            [p.grad.reshape(-1) if p.grad is not None else p.new_zeros(p.numel()) for p in shared],
-            out=jacobian[t],
-        )
-    for parameter in shared:
-        parameter.grad = None
-    return jacobian
+    return "loop" if mode == "auto" else mode
 
 
 def task_gradients(
-    losses: Tensor, inputs: Sequence[Tensor], mode: str = "loop", retain_graph: bool = True
+    losses: Sequence[Tensor],
+    inputs: Sequence[Tensor],
+    mode: str = "loop",
+    retain_graph: bool = True,
 ) -> list[Tensor]:
     """Gradients of each of the T ``losses`` w.r.t. ``inputs``: one tensor (T, *input.shape) each.
+
+    ``losses`` are T scalars: each task's own loss tensor, or the elements of a stacked vector.
 
     Inputs a loss does not depend on get zeros (a head's parameters for another task's loss).
     """
@@ -76,10 +54,13 @@ def task_gradients(
         ]
         return [torch.stack(per_input) for per_input in zip(*rows, strict=True)]
     if mode == "batched":
-        cotangents = torch.eye(len(losses), dtype=losses.dtype, device=losses.device)
+        # One vmapped backward over the T one-hot cotangents of the stacked losses: the stack is
+        # traversed once, not once per task.
+        stacked = losses if isinstance(losses, Tensor) else torch.stack(list(losses))
+        cotangents = torch.eye(len(stacked), dtype=stacked.dtype, device=stacked.device)
         return list(
             torch.autograd.grad(
-                losses,
+                stacked,
                 inputs,
                 grad_outputs=cotangents,
                 is_grads_batched=True,
@@ -88,7 +69,7 @@ def task_gradients(
                 materialize_grads=True,
             )
         )
-    raise ValueError(f"jacobian mode must be 'loop' or 'batched', got {mode!r}")
+    raise ValueError(f"task_gradients takes mode 'loop' or 'batched', got {mode!r}")
 
 
 def flatten_jacobian(per_input: Sequence[Tensor]) -> Tensor:

