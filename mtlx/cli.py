@@ -549,9 +549,8 @@ def methods() -> None:
     for name in METHODS.names():
         cls = METHODS.get(name)
         hyper = method_hyperparameters(name)
-        summary = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
-        module_doc = (sys.modules[cls.__module__].__doc__ or "").strip().splitlines()
-        description = module_doc[0] if module_doc else summary
+        text = sys.modules[cls.__module__].__doc__ or cls.__doc__ or ""
+        description = " ".join(text.strip().split("\n\n")[0].split())
         settings = ", ".join(f"{k}={v}" for k, v in hyper.items()) or "—"
         console.print(f"[bold]{name}[/]  {description}\n    {settings}", highlight=False)
 

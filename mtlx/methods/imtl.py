@@ -13,11 +13,10 @@ Scale: shared gradient Σα = 1 (IMTL-G's), heads e^{sₜ}·∇Lₜ (EW's at ini
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor, nn
 
 from mtlx.methods.imtl_g import IMTLG
-from mtlx.methods.imtl_l import scaled_losses
+from mtlx.methods.imtl_l import IMTLL, scaled_losses
 from mtlx.methods.registry import METHODS
 
 
@@ -27,16 +26,14 @@ class IMTL(IMTLG):
 
     def __init__(self, num_tasks: int, init_log_scale: float = 0.0) -> None:
         super().__init__(num_tasks)
-        self.init_log_scale = float(init_log_scale)
-        self.log_scales = nn.Parameter(torch.full((num_tasks,), self.init_log_scale))
+        self.loss_scales = IMTLL(num_tasks, init_log_scale)  # owns sₜ, their init and reset
 
     def parameters(self) -> list[nn.Parameter]:
-        return [self.log_scales]
+        return self.loss_scales.parameters()
 
     def reset(self) -> None:
         super().reset()
-        with torch.no_grad():
-            self.log_scales.fill_(self.init_log_scale)
+        self.loss_scales.reset()
 
     def transform_losses(self, losses: Tensor) -> Tensor:
-        return scaled_losses(self.log_scales, losses)
+        return scaled_losses(self.loss_scales.log_scales, losses)
