@@ -92,17 +92,15 @@ class TrainingStep:
         predictions: Mapping[str, Tensor],
         targets: Mapping[str, Tensor],
     ) -> tuple[Tensor, list[Tensor]]:
-        """The stacked raw losses, and the per-task losses whose gradients are taken.
+        """The stacked raw losses, and the per-task (transformed) losses whose gradients are taken.
 
-        Each task's own loss tensor is differentiated, not an element of the stacked vector:
-        a backward from ``stacked[t]`` would also run every other task's head with zero
-        gradients (T² head backwards per step, measured 15 % of the step at T = 40 on an H100).
-        Only a method that transforms the losses (IMTL's scales) goes through the stack.
+        Each task's gradient is taken from its own loss tensor, never from an element of the
+        stacked vector: a backward from ``stacked[t]`` would also run every other task's head with
+        zero gradients (T² head backwards a step; 15 % of the step at T = 40 on an H100).
         """
         per_task = [task.loss(predictions[task.name], targets[task.name]) for task in self.tasks]
-        raw_losses = torch.stack(per_task)
-        transformed = method.transform_losses(raw_losses)
-        return raw_losses, per_task if transformed is raw_losses else list(transformed.unbind())
+        transformed = [method.transform_loss(t, loss) for t, loss in enumerate(per_task)]
+        return torch.stack(per_task), transformed
 
     def _jacobian(
         self, method: GradientAggregator, losses: Sequence[Tensor], shared: Sequence[Tensor]

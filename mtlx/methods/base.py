@@ -82,13 +82,14 @@ class GradientAggregator(Method):
     source = GradientSource.SHARED_PARAMETERS
     owns_shared_update: ClassVar[bool] = False
 
-    def transform_losses(self, losses: Tensor) -> Tensor:
-        """A differentiable map applied to the task losses before their gradients are taken.
+    def transform_loss(self, task: int, loss: Tensor) -> Tensor:
+        """A differentiable map of task ``task``'s loss, applied before its gradients are taken.
 
-        Identity by default; IMTL's learned loss scales use it (e^s·L − s). Heads and the method's
-        own parameters are trained on the transformed losses.
+        Identity by default; IMTL's learned loss scales use it (e^s·L − s), DB-MTL its log. Heads
+        and the method's own parameters are trained on the transformed losses. One task at a time,
+        so each task's gradient is taken from its own loss (see ``TrainingStep``).
         """
-        return losses
+        return loss
 
     @abstractmethod
     def aggregate(self, jacobian: Tensor, losses: Tensor) -> Tensor:

@@ -1,6 +1,6 @@
 """DB-MTL — dual-balancing multi-task learning (Lin et al., 2023).
 
-Loss-scale balancing: the gradients are taken of log Lₜ (``transform_losses``, with the authors'
+Loss-scale balancing: the gradients are taken of log Lₜ (``transform_loss``, with the authors'
 ε = 1e-8 inside the log), so the heads and the Jacobian see ∇Lₜ/Lₜ. Gradient-magnitude balancing
 on the shared parameters: an EMA of each task's log-loss gradient,
 
@@ -45,8 +45,8 @@ class DBMTL(GradientAggregator):
         self.steps = 0
         self.gradient_average: Tensor | None = None  # ĝ, T × d
 
-    def transform_losses(self, losses: Tensor) -> Tensor:
-        return torch.log(losses + LOG_EPSILON)
+    def transform_loss(self, task: int, loss: Tensor) -> Tensor:
+        return torch.log(loss + LOG_EPSILON)
 
     def aggregate(self, jacobian: Tensor, losses: Tensor) -> Tensor:
         self.steps += 1

@@ -1,7 +1,7 @@
 """IMTL — the hybrid of impartial multi-task learning (Liu et al., ICLR 2021, §3.3).
 
 IMTL-L's learned loss scales on every loss (:mod:`mtlx.methods.imtl_l`),
-L̃ₜ = e^{sₜ}·Lₜ − sₜ, applied through ``transform_losses`` — so the heads and sₜ are trained on L̃ₜ
+L̃ₜ = e^{sₜ}·Lₜ − sₜ, applied through ``transform_loss`` — so the heads and sₜ are trained on L̃ₜ
 — and IMTL-G's closed-form weights (:mod:`mtlx.methods.imtl_g`) on the Jacobian of the scaled
 losses for the shared parameters: d = Σₜ αₜ ∇L̃ₜ with Σα = 1 and equal projections on every unit
 ∇L̃ₜ. (The direction of IMTL-G's update does not depend on the gradients' scales, so e^{sₜ}
@@ -35,5 +35,5 @@ class IMTL(IMTLG):
         super().reset()
         self.loss_scales.reset()
 
-    def transform_losses(self, losses: Tensor) -> Tensor:
-        return scaled_losses(self.loss_scales.log_scales, losses)
+    def transform_loss(self, task: int, loss: Tensor) -> Tensor:
+        return scaled_losses(self.loss_scales.log_scales[task], loss)
