@@ -137,11 +137,18 @@ def selection_note(setup: Setup, score: str, runs: pd.DataFrame) -> list[str]:
     return notes
 
 
-def metric_columns(setup: Setup) -> list[Column]:
-    return [
-        Column(metric, metric, higher_is_better=higher)
-        for metric, higher in setup.directions.items()
+def table_columns(setup: Setup, last_text_column: str) -> list[Column]:
+    """method, optimizer, lr, ``last_text_column``, every metric, and ΔM when it exists."""
+    columns = [
+        Column("method", "method"),
+        Column("optimizer", "optimizer"),
+        Column("lr", "lr"),
+        Column(last_text_column, last_text_column),
+        *(Column(m, m, higher_is_better=higher) for m, higher in setup.directions.items()),
     ]
+    if setup.has_baseline:
+        columns.append(Column(DELTA_M, "ΔM %", higher_is_better=False, precision=2))
+    return columns
 
 
 def delta_m_table(setup: Setup) -> ReportTable:
@@ -152,15 +159,7 @@ def delta_m_table(setup: Setup) -> ReportTable:
     summary = seed_summary(runs, ["method", "optimizer", "lr"], with_delta)
     if setup.has_baseline:
         summary = summary.sort_values(DELTA_M, kind="stable")
-    columns = [
-        Column("method", "method"),
-        Column("optimizer", "optimizer"),
-        Column("lr", "lr"),
-        Column("seeds", "seeds"),
-        *metric_columns(setup),
-    ]
-    if setup.has_baseline:
-        columns.append(Column(DELTA_M, "ΔM %", higher_is_better=False, precision=2))
+    columns = table_columns(setup, "seeds")
     rows = []
     if setup.has_baseline:
         rows.append(baseline_row(setup))
@@ -219,15 +218,7 @@ def pareto_front_table(setup: Setup, all_lrs: bool = False) -> ReportTable:
     front = complete[on_front]
     if setup.has_baseline:
         front = front.sort_values(DELTA_M, kind="stable")
-    columns = [
-        Column("method", "method"),
-        Column("optimizer", "optimizer"),
-        Column("lr", "lr"),
-        Column("seed", "seed"),
-        *metric_columns(setup),
-    ]
-    if setup.has_baseline:
-        columns.append(Column(DELTA_M, "ΔM %", higher_is_better=False, precision=2))
+    columns = table_columns(setup, "seed")
     rows = [
         {
             "method": record["method"],
