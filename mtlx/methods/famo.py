@@ -25,11 +25,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from mtlx.methods.adam_update import AdamUpdate
 from mtlx.methods.base import LossWeighting
 from mtlx.methods.registry import METHODS
 
-ADAM_BETAS = (0.9, 0.999)
-ADAM_EPSILON = 1e-8
 LOG_EPSILON = 1e-8
 
 
@@ -50,31 +49,25 @@ class FAMO(LossWeighting):
     def reset(self) -> None:
         super().reset()
         self.logits: Tensor | None = None  # ξ, created on the losses' device at the first step
-        self.first_moment: Tensor | None = None
-        self.second_moment: Tensor | None = None
-        self.adam_steps = 0
+        self.logit_optimizer = AdamUpdate()
         self.previous_losses: Tensor | None = None
+
+    @property
+    def adam_steps(self) -> int:
+        """Steps taken by the logits' Adam (0 after ``reset``)."""
+        return self.logit_optimizer.steps
 
     def _update_logits(self, losses: Tensor) -> None:
         assert self.logits is not None and self.previous_losses is not None
-        assert self.first_moment is not None and self.second_moment is not None
         decrease = torch.log(self.previous_losses + LOG_EPSILON) - torch.log(losses + LOG_EPSILON)
         z = torch.softmax(self.logits, dim=0)
         gradient = z * (decrease - z @ decrease) + self.logit_decay * self.logits
-        beta1, beta2 = ADAM_BETAS
-        self.adam_steps += 1
-        self.first_moment = beta1 * self.first_moment + (1 - beta1) * gradient
-        self.second_moment = beta2 * self.second_moment + (1 - beta2) * gradient**2
-        first = self.first_moment / (1 - beta1**self.adam_steps)
-        second = self.second_moment / (1 - beta2**self.adam_steps)
-        self.logits = self.logits - self.logit_lr * first / (second.sqrt() + ADAM_EPSILON)
+        self.logits = self.logits - self.logit_lr * self.logit_optimizer.step(gradient)
 
     def combine(self, losses: Tensor) -> Tensor:
         detached = losses.detach()
         if self.logits is None:
             self.logits = torch.zeros_like(detached)
-            self.first_moment = torch.zeros_like(detached)
-            self.second_moment = torch.zeros_like(detached)
         else:
             self._update_logits(detached)
         self.previous_losses = detached

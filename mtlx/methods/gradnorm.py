@@ -24,11 +24,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from mtlx.methods.adam_update import AdamUpdate
 from mtlx.methods.base import GradientAggregator
 from mtlx.methods.registry import METHODS
-
-ADAM_BETAS = (0.9, 0.999)
-ADAM_EPSILON = 1e-8
 
 
 @METHODS.register("gradnorm")
@@ -49,18 +47,13 @@ class GradNorm(GradientAggregator):
         super().reset()
         self.loss_weights: Tensor | None = None  # w, created on the Jacobian's device
         self.initial_losses: Tensor | None = None
-        self.first_moment: Tensor | None = None
-        self.second_moment: Tensor | None = None
-        self.adam_steps = 0
+        self.weight_optimizer = AdamUpdate()
 
     def aggregate(self, jacobian: Tensor, losses: Tensor) -> Tensor:
         losses = losses.detach().to(jacobian.dtype)
         if self.loss_weights is None:
             self.loss_weights = torch.ones_like(losses)
-            self.first_moment = torch.zeros_like(losses)
-            self.second_moment = torch.zeros_like(losses)
             self.initial_losses = losses
-        assert self.first_moment is not None and self.second_moment is not None
         assert self.initial_losses is not None
         weights = self.loss_weights
         direction = weights @ jacobian
@@ -71,12 +64,6 @@ class GradNorm(GradientAggregator):
         ratios = losses / self.initial_losses
         targets = weighted_norms.mean() * (ratios / ratios.mean()) ** self.alpha
         gradient = torch.sign(weighted_norms - targets) * norms
-        beta1, beta2 = ADAM_BETAS
-        self.adam_steps += 1
-        self.first_moment = beta1 * self.first_moment + (1 - beta1) * gradient
-        self.second_moment = beta2 * self.second_moment + (1 - beta2) * gradient**2
-        first = self.first_moment / (1 - beta1**self.adam_steps)
-        second = self.second_moment / (1 - beta2**self.adam_steps)
-        updated = weights - self.weight_lr * first / (second.sqrt() + ADAM_EPSILON)
+        updated = weights - self.weight_lr * self.weight_optimizer.step(gradient)
         self.loss_weights = self.num_tasks * updated / updated.sum()
         return direction
