@@ -25,11 +25,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from mtlx.engine.jacobian import (
-    flatten_jacobian,
-    resolve_jacobian_mode,
-    task_gradients,
-)
+from mtlx.engine.jacobian import per_task_gradients, resolve_jacobian_mode
 from mtlx.engine.step import TrainingStep
 from mtlx.methods import METHODS, GradientAggregator, Method, build_method
 from mtlx.models import MultiTaskNetwork, build_network
@@ -182,7 +178,7 @@ def jacobian_only(network: MultiTaskNetwork, tasks: Sequence[Task], batch, mode:
     predictions = network(inputs)
     losses = [t.loss(predictions[t.name], targets[t.name]) for t in tasks]
     shared = [p for p in network.shared_parameters() if p.requires_grad]
-    return flatten_jacobian(task_gradients(losses, shared, mode, retain_graph=False))
+    return per_task_gradients(losses, shared, mode=mode).jacobian
 
 
 def libmtl_style_loop(network: MultiTaskNetwork, tasks: Sequence[Task], batch) -> Tensor:

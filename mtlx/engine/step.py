@@ -15,12 +15,7 @@ from collections.abc import Mapping, Sequence
 import torch
 from torch import Tensor
 
-from mtlx.engine.jacobian import (
-    flatten_jacobian,
-    resolve_jacobian_mode,
-    task_gradients,
-    unflatten_into_grads,
-)
+from mtlx.engine.jacobian import JacobianEngine, unflatten_into_grads
 from mtlx.methods import GradientAggregator, GradientSource, LossWeighting, Method
 from mtlx.models import MultiTaskNetwork
 from mtlx.tasks import Task
@@ -42,7 +37,7 @@ class TrainingStep:
         self.tasks = list(tasks)
         self.optimizer = optimizer
         self.device = next(network.parameters()).device
-        self.jacobian_mode = resolve_jacobian_mode(jacobian_mode, self.device, len(tasks))
+        self.jacobian_engine = JacobianEngine(jacobian_mode, self.device, len(tasks))
         self.shared = [p for p in network.shared_parameters() if p.requires_grad]
         self.heads = {
             task.name: [p for p in network.task_parameters(task.name) if p.requires_grad]
@@ -81,11 +76,6 @@ class TrainingStep:
         self.optimizer.step()
         return losses
 
-    def _heads_and_method_parameters(self, method: GradientAggregator) -> list[Tensor]:
-        """What the per-task backward passes reach besides the shared part."""
-        heads: list[Tensor] = [p for task in self.tasks for p in self.heads[task.name]]
-        return heads + method.parameters()
-
     def _differentiated_losses(
         self,
         method: GradientAggregator,
@@ -102,19 +92,26 @@ class TrainingStep:
         transformed = [method.transform_loss(t, loss) for t, loss in enumerate(per_task)]
         return torch.stack(per_task), transformed
 
+    @property
+    def jacobian_mode(self) -> str:
+        """The per-task gradient engine in use: ``loop`` or ``batched``."""
+        return self.jacobian_engine.mode
+
     def _jacobian(
         self, method: GradientAggregator, losses: Sequence[Tensor], shared: Sequence[Tensor]
     ) -> Tensor:
-        """T × d Jacobian w.r.t. ``shared``; heads and method parameters get their summed grads."""
-        others = self._heads_and_method_parameters(method)
-        grads = task_gradients(losses, [*shared, *others], self.jacobian_mode, retain_graph=False)
-        self._assign(others, grads[len(shared) :])
-        return flatten_jacobian(grads[: len(shared)])
-
-    def _assign(self, parameters: Sequence[Tensor], gradients: Tensor) -> None:
-        """Gradients stacked per task (T, ...) summed over tasks: each head sees only its loss."""
-        for parameter, gradient in zip(parameters, gradients, strict=True):
-            parameter.grad = gradient.sum(dim=0)
+        """T × d Jacobian w.r.t. ``shared``; each head gets its own loss's gradient and the
+        method's parameters (IMTL's scales) the sum over tasks of theirs."""
+        method_parameters = method.parameters()
+        private = [[*self.heads[task.name], *method_parameters] for task in self.tasks]
+        gradients = self.jacobian_engine(losses, shared, private)
+        for own, own_gradients in zip(private, gradients.private, strict=True):
+            for parameter, gradient in zip(own, own_gradients, strict=True):
+                if parameter.grad is None:
+                    parameter.grad = gradient
+                else:
+                    parameter.grad += gradient
+        return gradients.jacobian
 
     def _shared_parameter_gradients(
         self, method: GradientAggregator, inputs: Tensor, targets: Mapping[str, Tensor]

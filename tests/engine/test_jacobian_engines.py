@@ -7,9 +7,9 @@ import torch
 from torch import nn
 
 from mtlx.engine.jacobian import (
-    flatten_jacobian,
+    JacobianEngine,
+    per_task_gradients,
     resolve_jacobian_mode,
-    task_gradients,
 )
 from mtlx.engine.step import TrainingStep
 from mtlx.methods import build_method
@@ -49,8 +49,8 @@ def test_engines_agree_with_an_explicit_per_task_jacobian() -> None:
         ]
     )
     for mode in ("loop", "batched"):
-        jacobian = flatten_jacobian(task_gradients(losses_of(network), shared, mode))
-        torch.testing.assert_close(jacobian, expected, msg=mode)
+        gradients = per_task_gradients(list(losses_of(network)), shared, mode=mode)
+        torch.testing.assert_close(gradients.jacobian, expected, msg=mode)
 
 
 @pytest.mark.parametrize("method_name", ["mgda", "imtl", "mgda-ub", "pcgrad"])
@@ -81,3 +81,64 @@ def test_auto_picks_the_measured_engine() -> None:
     assert resolve_jacobian_mode("batched", cpu, 2) == "batched"
     with pytest.raises(ValueError, match="auto, loop, batched"):
         resolve_jacobian_mode("vmap", cpu, 2)
+
+
+def test_each_task_gets_its_own_private_gradients_from_both_engines() -> None:
+    """Private tensors (heads) of task t get the gradient of loss t only, not the others'."""
+    network = tiny_network()
+    shared = list(network.shared_parameters())
+    private = [list(network.task_parameters(t.name)) for t in TASKS]
+    for mode in ("loop", "batched"):
+        losses = list(losses_of(network))
+        expected = [
+            torch.autograd.grad(loss, own, retain_graph=True)
+            for loss, own in zip(losses, private, strict=True)
+        ]
+        gradients = per_task_gradients(losses, shared, private, mode=mode)
+        assert len(gradients.private) == len(TASKS)
+        for got, want in zip(gradients.private, expected, strict=True):
+            for g, w in zip(got, want, strict=True):
+                torch.testing.assert_close(g, w, msg=mode)
+
+
+class _ItemInBackward(torch.autograd.Function):
+    """Identity whose backward reads a host scalar: it has no vmap rule."""
+
+    @staticmethod
+    def forward(ctx, tensor: torch.Tensor) -> torch.Tensor:
+        return tensor.clone()
+
+    @staticmethod
+    def backward(ctx, gradient: torch.Tensor) -> torch.Tensor:
+        return gradient * (1.0 if gradient.sum().item() >= -1e30 else 0.0)
+
+
+def test_batched_engine_falls_back_to_the_loop_once_and_says_so(caplog) -> None:
+    network = tiny_network()
+    shared = list(network.shared_parameters())
+    inputs, targets = batch()
+
+    def losses() -> list[torch.Tensor]:
+        representation = _ItemInBackward.apply(network.encoder(inputs))
+        predictions = network.decode(representation)
+        return [t.loss(predictions[t.name], targets[t.name]) for t in TASKS]
+
+    expected = per_task_gradients(losses(), shared, mode="loop").jacobian
+    engine = JacobianEngine("batched", torch.device("cpu"), len(TASKS))
+    with caplog.at_level("WARNING", logger="mtlx.engine.jacobian"):
+        first = engine(losses(), shared)
+        second = engine(losses(), shared)
+    assert engine.mode == "loop"
+    torch.testing.assert_close(first.jacobian, expected)
+    torch.testing.assert_close(second.jacobian, expected)
+    warnings = [r for r in caplog.records if "using the loop engine" in r.getMessage()]
+    assert len(warnings) == 1
+
+
+def test_batched_engine_that_works_keeps_batching() -> None:
+    network = tiny_network()
+    shared = list(network.shared_parameters())
+    engine = JacobianEngine("batched", torch.device("cpu"), len(TASKS))
+    for _ in range(2):
+        engine(list(losses_of(network)), shared)
+    assert engine.mode == "batched"
