@@ -1,121 +1,134 @@
-"""The small convex problems behind the gradient-level methods, solved in torch on the host.
+"""The small convex problems behind the gradient-level methods, solved exactly on the host.
 
 Every solver works on the T × T Gramian ``G = J Jᵀ`` of the task gradients (never on the d-dim
-gradients), in float64, and runs a fixed number of iterations between convergence checks, which
-read one scalar (the optimality residual) and raise :class:`SolverError` when the budget is spent
-without reaching the tolerance. There is no fallback to some other answer.
+gradients), in float64 NumPy on the host: the Gramian is copied off the device once per step and
+the weights copied back — one host synchronisation per step — and the iterations branch on the
+host at no cost, stopping as soon as the optimality conditions hold. Each solver checks its
+answer and raises :class:`SolverError` when its iteration budget is spent without reaching the
+tolerance; there is no fallback to some other answer.
 
-The Gramian is copied to the CPU once per step and the weights copied back: one host
-synchronisation per step. On a GPU the iterations themselves are launch-bound on a T × T matrix —
-measured on an H100 at T = 40: MGDA's solver made 41 synchronisations a step on the device
-(cuSOLVER's status checks) and CAGrad's barrier method took about 0.2 s a step.
+Why the host: a T × T problem is a few microseconds of arithmetic per iteration, so on any device
+its cost is the launch or dispatch of each small operation. Measured before this module moved:
+on an H100 at T = 40, MGDA's solver in torch on the device made 41 synchronisations a step
+(cuSOLVER's status checks) and CAGrad's barrier method took about 0.2 s a step; branch-free torch
+on the host still spent 13 ms (MGDA, T = 40) and 46–52 ms (CAGrad, T = 3 and 40) a step in torch's
+per-operation dispatch. NumPy's dispatch is several times cheaper and early stopping avoids the
+fixed iteration counts a branch-free formulation needs (README, "Solvers").
 
-- :func:`project_onto_simplex`: Euclidean projection onto {w ≥ 0, Σw = 1} (Duchi et al., 2008).
 - :func:`min_norm_two`: Sener & Koltun's exact 2-task closed form (their Algorithm 1).
 - :func:`min_norm_weights`: the minimum-norm point of the convex hull of the task gradients
-  (MGDA): the best edge by the closed form, then Frank-Wolfe vertex selection with exact affine
-  steps (Wolfe's min-norm-point algorithm), which terminates finitely; T = 2 is the closed form.
+  (MGDA) by Wolfe's (1976) min-norm-point algorithm, from the best edge; T = 2 is the closed form.
 - :func:`nash_bargaining_weights`: the α > 0 with ``G α = 1/α`` (Nash-MTL), by Newton's method.
 - :func:`cagrad_weights`: the simplex minimiser of ``wᵀG1/T + r·‖Jᵀw‖`` (CAGrad's dual), in
   closed form for T = 2, by a barrier method on its second-order-cone form for T ≥ 3.
 
 Newton steps pick their length among 1, ½, ¼, … and the damped 1/(1 + λ) by comparing exact,
-cancellation-free changes of the objective for all candidates at once (no branching on the host).
+cancellation-free changes of the objective for all candidates at once.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import torch
+from numpy.typing import NDArray
 from torch import Tensor
+
+Array = NDArray[np.float64]
+
+_LINE_SEARCH_STEPS = 0.5 ** np.arange(40, dtype=np.float64)  # 1, ½, ¼, …, 2⁻³⁹
+_TINY = np.finfo(np.float64).tiny
 
 
 class SolverError(RuntimeError):
     """A solver did not reach its tolerance within its iteration budget (or has no solution)."""
 
 
-def _line_search_steps(like: Tensor) -> Tensor:
-    """The step sizes 1, ½, ¼, …, 2⁻³⁹ tried by the Newton line searches, on ``like``'s device."""
-    return 0.5 ** torch.arange(40, dtype=like.dtype, device=like.device)
+def _host(matrix: Tensor) -> Array:
+    """A square matrix as a symmetric float64 NumPy array (one device-to-host copy)."""
+    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
+        raise ValueError(f"gramian must be a square matrix, but got shape {tuple(matrix.shape)}.")
+    g = matrix.detach().to(device="cpu", dtype=torch.float64).numpy()
+    return 0.5 * (g + g.T)
 
 
-def _check(residual: Tensor, tolerance: float) -> bool:
-    """One host read: whether ``residual`` (a scalar) is finite and within ``tolerance``."""
-    return bool(torch.isfinite(residual) & (residual <= tolerance))
-
-
-def _prepare(gramian: Tensor) -> tuple[Tensor, Tensor]:
-    """The Gramian in float64 scaled to a unit largest diagonal, and that scale (1 if G = 0)."""
-    if gramian.ndim != 2 or gramian.shape[0] != gramian.shape[1]:
-        raise ValueError(f"gramian must be a square matrix, but got shape {tuple(gramian.shape)}.")
-    g = gramian.detach().to(device="cpu", dtype=torch.float64)
-    g = 0.5 * (g + g.T)
+def _scaled(g: Array) -> Array:
+    """``g`` scaled to a unit largest diagonal (unchanged if that is not positive)."""
     scale = g.diagonal().max()
-    scale = torch.where(scale > 0, scale, torch.ones_like(scale))
-    return g / scale, scale
+    return g / scale if scale > 0 else g
 
 
-# ------------------------------------------------------------------------------------ simplex
+def _like(weights: Array, reference: Tensor) -> Tensor:
+    """Host weights as a tensor on ``reference``'s device and dtype."""
+    return torch.from_numpy(weights).to(device=reference.device, dtype=reference.dtype)
 
 
-def project_onto_simplex(vector: Tensor) -> Tensor:
-    """Euclidean projection of ``vector`` (…, n) onto the probability simplex, row by row.
-
-    Sort-based algorithm of Duchi et al. (ICML 2008): ``w = max(y − θ, 0)`` with θ chosen so that
-    Σw = 1; no data-dependent control flow, hence no host synchronisation.
-    """
-    n = vector.shape[-1]
-    ordered = torch.sort(vector, dim=-1, descending=True).values
-    cumulative = ordered.cumsum(dim=-1) - 1.0
-    ranks = torch.arange(1, n + 1, device=vector.device, dtype=vector.dtype)
-    active = ordered - cumulative / ranks > 0
-    # the largest rank whose entry stays positive after the shift (rank 1 always qualifies)
-    last = (active * ranks).argmax(dim=-1, keepdim=True)
-    theta = cumulative.gather(-1, last) / (last + 1).to(vector.dtype)
-    return (vector - theta).clamp_min(0.0)
+def _best_step(changes: Array, steps: Array) -> float:
+    """The candidate step with the smallest objective change (infeasible ones are +∞)."""
+    return float(steps[int(np.argmin(changes))])
 
 
 # --------------------------------------------------------------------------------- min-norm
 
 
-def min_norm_two(g11: Tensor, g12: Tensor, g22: Tensor) -> Tensor:
+def min_norm_two(g11: float | Tensor, g12: float | Tensor, g22: float | Tensor) -> Array:
     """γ ∈ [0, 1] minimising ‖γ·g₁ + (1 − γ)·g₂‖² (Sener & Koltun, Algorithm 1).
 
     γ = clamp((g₂ − g₁)ᵀg₂ / ‖g₁ − g₂‖², 0, 1); equal vectors (‖g₁ − g₂‖ = 0) give γ = ½.
     Broadcasts over its arguments.
     """
+    g11, g12, g22 = (np.asarray(x, dtype=np.float64) for x in (g11, g12, g22))
     denominator = g11 + g22 - 2.0 * g12
-    safe = torch.where(denominator > 0, denominator, torch.ones_like(denominator))
-    gamma = ((g22 - g12) / safe).clamp(0.0, 1.0)
-    return torch.where(denominator > 0, gamma, torch.full_like(gamma, 0.5))
+    safe = np.where(denominator > 0, denominator, 1.0)
+    gamma = np.clip((g22 - g12) / safe, 0.0, 1.0)
+    return np.where(denominator > 0, gamma, 0.5)
 
 
-def _best_pair(g: Tensor) -> Tensor:
+def _best_pair(g: Array) -> Array:
     """The minimum-norm point over all edges of the simplex (the paper's initialisation)."""
     t = g.shape[0]
     diagonal = g.diagonal()
     gii, gjj = diagonal[:, None], diagonal[None, :]
     gamma = min_norm_two(gii, g, gjj)  # weight on task i for the edge (i, j)
     cost = gamma**2 * gii + 2 * gamma * (1 - gamma) * g + (1 - gamma) ** 2 * gjj
-    flat = cost.reshape(-1).argmin()
-    i, j = flat // t, flat % t
-    weights = torch.zeros(t, dtype=g.dtype, device=g.device)
-    best = torch.take(gamma, flat).reshape(1)  # (indexing by a 0-dim tensor would sync)
-    weights = weights.index_add(0, i.reshape(1), best)
-    return weights.index_add(0, j.reshape(1), 1 - best)
+    i, j = divmod(int(np.argmin(cost)), t)
+    weights = np.zeros(t)
+    weights[i] += gamma[i, j]
+    weights[j] += 1.0 - gamma[i, j]
+    return weights
 
 
-def min_norm_residual(gramian: Tensor, weights: Tensor) -> Tensor:
+def _min_norm_residual(g: Array, w: Array) -> float:
+    projections = g @ w
+    norm2 = w @ projections
+    away = projections[w > 0].max()
+    return float(max(norm2 - projections.min(), away - norm2))
+
+
+def min_norm_residual(gramian: Tensor, weights: Tensor) -> float:
     """KKT residual of the min-norm problem at ``weights`` (relative to max ‖gᵢ‖²).
 
     With d = Jᵀw: max( ‖d‖² − minᵢ gᵢᵀd,  max_{wᵢ>0} gᵢᵀd − ‖d‖² ) — the Frank-Wolfe gap and the
     away gap; zero exactly at the minimum-norm point.
     """
-    g, _ = _prepare(gramian)
-    w = weights.to(torch.float64)
-    projections = g @ w
-    norm2 = w @ projections
-    away = torch.where(w > 0, projections, torch.full_like(projections, -torch.inf)).max()
-    return torch.maximum(norm2 - projections.min(), away - norm2)
+    w = weights.detach().to(device="cpu", dtype=torch.float64).numpy()
+    return _min_norm_residual(_scaled(_host(gramian)), w)
+
+
+def _affine_minimizer(g: Array, active: NDArray[np.bool_]) -> Array:
+    """argmin ‖Jᵀy‖² subject to Σy = 1 and yᵢ = 0 off ``active`` (one small KKT solve)."""
+    index = np.flatnonzero(active)
+    n = len(index)
+    kkt = np.zeros((n + 1, n + 1))
+    kkt[:n, :n] = g[np.ix_(index, index)]
+    kkt[:n, n] = kkt[n, :n] = 1.0
+    rhs = np.zeros(n + 1)
+    rhs[n] = 1.0
+    # least squares: exact where the system is regular, and the minimiser of smallest norm where
+    # the active gradients are affinely dependent (numerically, near the end of a solve)
+    solution = np.linalg.lstsq(kkt, rhs, rcond=None)[0]
+    y = np.zeros(g.shape[0])
+    y[index] = solution[:n]
+    return y
 
 
 def min_norm_weights(
@@ -127,92 +140,70 @@ def min_norm_weights(
 
     min_w wᵀGw subject to w ≥ 0, Σw = 1 (MGDA's problem (3) in Sener & Koltun, 2018).
     T = 2: the exact closed form of the paper's Algorithm 1. T ≥ 3: start from the best edge (the
-    paper's initialisation), then Frank-Wolfe steps in Wolfe's (1976) min-norm-point form: the
-    Frank-Wolfe vertex j = argminᵢ gᵢᵀd joins the active set, and instead of a line search toward
-    it the iterate moves to the exact minimiser of ‖d‖² on the affine hull of the active set (a
-    step back to the boundary drops a vertex when that minimiser leaves the simplex). Unlike plain
-    Frank-Wolfe, whose rate is sublinear and which crawls when the origin is in the hull, this
-    terminates finitely. Stopping rule: KKT residual (:func:`min_norm_residual`, relative to the
-    largest squared gradient norm) ≤ ``tolerance``·max(‖d‖², 10⁻³), i.e. relative to the answer
-    itself unless the origin is (nearly) in the hull.
+    paper's initialisation), then Wolfe's (1976) min-norm-point algorithm: a major cycle adds the
+    Frank-Wolfe vertex j = argminᵢ gᵢᵀd to the active set and moves to the exact minimiser of ‖d‖²
+    on its affine hull; when that minimiser leaves the simplex, minor cycles step back to the
+    boundary and drop the vertex that reaches zero. Unlike plain Frank-Wolfe, whose rate is
+    sublinear and which crawls when the origin is in the hull, this terminates finitely. Stopping
+    rule: KKT residual (:func:`min_norm_residual`, relative to the largest squared gradient norm)
+    ≤ ``tolerance``·max(‖d‖², 10⁻³), i.e. relative to the answer itself unless the origin is
+    (nearly) in the hull. ``max_iterations`` (default 25·T) counts major and minor cycles.
     """
-    g, _ = _prepare(gramian)
+    g = _scaled(_host(gramian))
     t = g.shape[0]
     if t == 1:
         return torch.ones(1, dtype=gramian.dtype, device=gramian.device)
     weights = _best_pair(g)
     if t == 2:
-        return weights.to(device=gramian.device, dtype=gramian.dtype)
-    active = weights > 0
-    at_minimizer = torch.ones((), dtype=torch.bool, device=g.device)
+        return _like(weights, gramian)
     budget = max_iterations if max_iterations is not None else 25 * t
-    for start in range(0, budget, t):
-        for _ in range(min(t, budget - start)):
-            weights, active, at_minimizer = _wolfe_step(g, weights, active, at_minimizer, tolerance)
-        if _check(_min_norm_excess(g, weights, tolerance), 0.0):
-            return weights.to(device=gramian.device, dtype=gramian.dtype)
-    residual = float(min_norm_residual(g, weights))
+    active = weights > 0
+    at_minimizer = True  # the weights minimise ‖d‖² on the active set's affine hull
+    for _ in range(budget):
+        projections = g @ weights
+        norm2 = weights @ projections
+        allowance = tolerance * max(norm2, 1e-3)
+        if _min_norm_residual(g, weights) <= allowance:
+            return _like(weights, gramian)
+        vertex = int(np.argmin(projections))
+        if at_minimizer and norm2 - projections[vertex] > allowance:
+            active[vertex] = True
+        candidate = _affine_minimizer(g, active)
+        blocking = active & (candidate <= 0)
+        at_minimizer = not blocking.any()
+        if at_minimizer:
+            weights = candidate
+        else:  # minor cycle: toward the candidate until the first weight reaches zero
+            ratios = np.full(t, np.inf)
+            ratios[blocking] = weights[blocking] / np.maximum(
+                weights[blocking] - candidate[blocking], _TINY
+            )
+            first = int(np.argmin(ratios))
+            weights = weights + min(ratios[first], 1.0) * (candidate - weights)
+            weights[first] = 0.0
+        weights = np.maximum(weights, 0.0)
+        weights /= weights.sum()
+        active &= weights > 0
+    residual = _min_norm_residual(g, weights)
+    if residual <= tolerance * max(weights @ g @ weights, 1e-3):
+        return _like(weights, gramian)
     raise SolverError(
         f"min-norm solver: KKT residual {residual:.3g} not within {tolerance:g}·max(‖d‖², 1e-3) "
         f"after {budget} iterations"
     )
 
 
-def _min_norm_excess(g: Tensor, weights: Tensor, tolerance: float) -> Tensor:
-    """KKT residual minus its allowance; ≤ 0 once converged (``g`` already scaled)."""
-    norm2 = weights @ g @ weights
-    return min_norm_residual(g, weights) - tolerance * norm2.clamp_min(1e-3)
-
-
-def _affine_minimizer(g: Tensor, active: Tensor) -> Tensor:
-    """argmin ‖Jᵀy‖² subject to Σy = 1 and yᵢ = 0 off ``active`` (one KKT solve, masked)."""
-    t = g.shape[0]
-    mask = active.to(g.dtype)
-    kkt = torch.zeros((t + 1, t + 1), dtype=g.dtype, device=g.device)
-    kkt[:t, :t] = g * torch.outer(mask, mask) + torch.diag(1.0 - mask)
-    kkt[:t, t] = mask
-    kkt[t, :t] = mask
-    rhs = torch.zeros(t + 1, dtype=g.dtype, device=g.device)
-    rhs[t] = 1.0
-    solution, _ = torch.linalg.solve_ex(kkt, rhs)
-    return solution[:t] * mask
-
-
-def _wolfe_step(
-    g: Tensor, weights: Tensor, active: Tensor, at_minimizer: Tensor, tolerance: float
-) -> tuple[Tensor, Tensor, Tensor]:
-    """One major-or-minor cycle of Wolfe's algorithm, branch-free (no host synchronisation)."""
-    projections = g @ weights
-    vertex = projections.argmin()
-    norm2 = weights @ projections
-    gap = norm2 - torch.take(projections, vertex)
-    # major cycle: at the affine minimiser of the active set, add the Frank-Wolfe vertex
-    add = at_minimizer & (gap > tolerance * norm2.clamp_min(1e-3))
-    active = active | (add & (torch.arange(g.shape[0], device=g.device) == vertex))
-    candidate = _affine_minimizer(g, active)
-    blocking = active & (candidate <= 0)
-    inside = ~blocking.any()
-    # minor cycle: step from the weights toward the candidate until a weight reaches zero
-    ratios = weights / (weights - candidate).clamp_min(torch.finfo(g.dtype).tiny)
-    step = torch.where(blocking, ratios, torch.full_like(ratios, torch.inf)).min().clamp(0.0, 1.0)
-    step = torch.where(inside, torch.ones_like(step), step)
-    updated = weights + step * (candidate - weights)
-    first_blocking = torch.where(blocking, ratios, torch.full_like(ratios, torch.inf)).argmin()
-    is_blocking = torch.arange(g.shape[0], device=g.device) == first_blocking
-    updated = torch.where(~inside & is_blocking, torch.zeros_like(updated), updated)
-    updated = updated.clamp_min(0.0)
-    updated = updated / updated.sum()
-    return updated, active & (updated > 0), inside
-
-
 # ----------------------------------------------------------------------------- Nash bargaining
 
 
-def nash_bargaining_residual(gramian: Tensor, weights: Tensor) -> Tensor:
+def _nash_residual(g: Array, alpha: Array) -> float:
+    return float(np.abs(alpha * (g @ alpha) - 1.0).max())
+
+
+def nash_bargaining_residual(gramian: Tensor, weights: Tensor) -> float:
     """maxᵢ |αᵢ·(Gα)ᵢ − 1|: zero exactly when ``G α = 1/α`` (scale-free)."""
-    g = gramian.detach().to(torch.float64)
-    alpha = weights.to(torch.float64)
-    return (alpha * (g @ alpha) - 1.0).abs().max()
+    alpha = weights.detach().to(device="cpu", dtype=torch.float64).numpy()
+    return _nash_residual(_host(gramian), alpha)
 
 
 def nash_bargaining_weights(
@@ -220,36 +211,38 @@ def nash_bargaining_weights(
     initial: Tensor | None = None,
     tolerance: float = 1e-9,
     max_iterations: int = 500,
-    check_every: int = 8,
 ) -> Tensor:
     """The α > 0 with ``G α = 1/α`` elementwise (Navon et al., ICML 2022, eq. (2)).
 
     That condition is the stationarity condition of the strictly convex, self-concordant
     f(α) = ½·αᵀGα − Σᵢ log αᵢ, so its solution is unique when it exists. Newton's method with a
     line search over the steps 1, ½, ¼, … and the damped 1/(1 + λ) (λ the Newton decrement; that
-    step provably stays in α > 0 and decreases f), full steps once λ < ¼ (quadratic convergence).
-    The start is ``initial`` (the previous step's weights) or αᵢ = 1/√Gᵢᵢ, rescaled by the best
-    scalar factor, √(T/αᵀGα). No solution exists when a non-negative combination of the task
-    gradients vanishes (a Pareto-stationary point, e.g. a zero or two opposite gradients): f is
-    then unbounded below and the solver raises :class:`SolverError`.
+    step provably stays in α > 0 and decreases f), full steps once λ < ¼ (quadratic convergence),
+    until max |α·(Gα) − 1| ≤ ``tolerance``. The start is ``initial`` (the previous step's weights)
+    or αᵢ = 1/√Gᵢᵢ, rescaled by the best scalar factor, √(T/αᵀGα). No solution exists when a
+    non-negative combination of the task gradients vanishes (a Pareto-stationary point, e.g. a
+    zero or two opposite gradients): f is then unbounded below and the solver raises
+    :class:`SolverError`.
     """
-    g = gramian.detach().to(device="cpu", dtype=torch.float64)
-    g = 0.5 * (g + g.T)
+    g = _host(gramian)
     t = g.shape[0]
     if initial is None:
         diagonal = g.diagonal()
-        alpha = torch.where(diagonal > 0, diagonal, torch.ones_like(diagonal)).rsqrt()
+        alpha = 1.0 / np.sqrt(np.where(diagonal > 0, diagonal, 1.0))
     else:
-        alpha = initial.detach().to(device=g.device, dtype=torch.float64)
+        alpha = initial.detach().to(device="cpu", dtype=torch.float64).numpy().copy()
     quadratic = alpha @ g @ alpha
-    alpha = alpha * torch.where(quadratic > 0, torch.sqrt(t / quadratic), 1.0)
-    halvings = _line_search_steps(g)
-    for start in range(0, max_iterations, check_every):
-        for _ in range(min(check_every, max_iterations - start)):
-            alpha = _nash_newton_step(g, alpha, halvings)
-        if _check(nash_bargaining_residual(g, alpha), tolerance):
-            return alpha.to(device=gramian.device, dtype=gramian.dtype)
-    residual = float(nash_bargaining_residual(g, alpha))
+    if quadratic > 0:
+        alpha *= np.sqrt(t / quadratic)
+    for _ in range(max_iterations):
+        if _nash_residual(g, alpha) <= tolerance:
+            return _like(alpha, gramian)
+        alpha = _nash_newton_step(g, alpha)
+        if not np.isfinite(alpha).all():
+            break
+    residual = _nash_residual(g, alpha) if np.isfinite(alpha).all() else np.inf
+    if residual <= tolerance:
+        return _like(alpha, gramian)
     raise SolverError(
         f"Nash-MTL solver: max |α·(Gα) − 1| = {residual:.3g} above {tolerance:g} after "
         f"{max_iterations} Newton iterations; the task gradients are probably linearly "
@@ -257,45 +250,51 @@ def nash_bargaining_weights(
     )
 
 
-def _nash_newton_step(g: Tensor, alpha: Tensor, halvings: Tensor) -> Tensor:
+def _nash_newton_step(g: Array, alpha: Array) -> Array:
     projections = g @ alpha
     gradient = projections - 1.0 / alpha
-    hessian = g + torch.diag(1.0 / alpha**2)
-    step, _ = torch.linalg.solve_ex(hessian, -gradient)
-    decrement = torch.sqrt((-gradient @ step).clamp_min(0.0))
+    hessian = g + np.diag(1.0 / alpha**2)
+    step = _solve(hessian, -gradient)
+    decrement = np.sqrt(max(-(gradient @ step), 0.0))
+    if decrement < 0.25:
+        return alpha + step
     # f(α + γΔ) − f(α), cancellation-free, for every candidate γ
-    steps = torch.cat([halvings, (1.0 / (1.0 + decrement)).reshape(1)])
-    ratio = step / alpha
-    shifted = 1.0 + steps[:, None] * ratio[None, :]
-    feasible = (shifted > 0).all(dim=1)
+    steps = np.append(_LINE_SEARCH_STEPS, 1.0 / (1.0 + decrement))
+    shifted = 1.0 + steps[:, None] * (step / alpha)[None, :]
+    feasible = (shifted > 0).all(axis=1)
     change = (
         steps * (projections @ step)
         + 0.5 * steps**2 * (step @ g @ step)
-        - torch.log(shifted.clamp_min(torch.finfo(g.dtype).tiny)).sum(dim=1)
+        - np.log(np.maximum(shifted, _TINY)).sum(axis=1)
     )
-    change = torch.where(feasible, change, torch.full_like(change, torch.inf))
-    best = torch.take(steps, change.argmin())
-    return alpha + torch.where(decrement < 0.25, torch.ones_like(best), best) * step
+    return alpha + _best_step(np.where(feasible, change, np.inf), steps) * step
+
+
+def _solve(matrix: Array, rhs: Array) -> Array:
+    """``matrix⁻¹ rhs``; NaNs where the matrix is singular, so the caller's check fails loudly."""
+    try:
+        return np.linalg.solve(matrix, rhs)
+    except np.linalg.LinAlgError:
+        return np.full_like(rhs, np.nan)
 
 
 # ------------------------------------------------------------------------------------- CAGrad
 
 
-def cagrad_objective(gramian: Tensor, weights: Tensor, c: float) -> Tensor:
+def cagrad_objective(gramian: Tensor, weights: Tensor, c: float) -> float:
     """CAGrad's dual objective F(w) = g_wᵀg₀ + c·‖g₀‖·‖g_w‖ with g_w = Jᵀw, g₀ = mean gradient."""
-    g = gramian.detach().to(torch.float64)
-    w = weights.to(torch.float64)
-    t = g.shape[0]
-    mean = torch.full((t,), 1.0 / t, dtype=torch.float64, device=g.device)
-    g0_norm = torch.sqrt((mean @ g @ mean).clamp_min(0.0))
-    return w @ g @ mean + c * g0_norm * torch.sqrt((w @ g @ w).clamp_min(0.0))
+    g = _host(gramian)
+    w = weights.detach().to(device="cpu", dtype=torch.float64).numpy()
+    mean = np.full(g.shape[0], 1.0 / g.shape[0])
+    g0_norm = np.sqrt(max(mean @ g @ mean, 0.0))
+    return float(w @ g @ mean + c * g0_norm * np.sqrt(max(w @ g @ w, 0.0)))
 
 
 def cagrad_weights(
     gramian: Tensor,
     c: float,
     tolerance: float = 1e-10,
-    newton_iterations: int = 12,
+    newton_iterations: int = 50,
     barrier_growth: float = 30.0,
 ) -> Tensor:
     """The simplex point w minimising g_wᵀg₀ + c·‖g₀‖·‖g_w‖ (CAGrad's dual, Liu et al. 2021).
@@ -307,46 +306,44 @@ def cagrad_weights(
     until the duality-gap bound (T + 2)/t is ≤ ``tolerance``. σ is minimised out in closed form,
     σ = (1 + s)/t with s = √(1 + t²·wᵀQw), leaving the smooth self-concordant
     ψ_t(w) = t·bᵀw + s − log(1 + s) − Σ log wᵢ (no cancellation in σ² − wᵀQw = 2(1 + s)/t², and
-    smooth even where g_w = 0); each centering runs ``newton_iterations`` Newton steps on Σw = 1
-    (the damped step Δ/(1 + λ), λ the Newton decrement, keeps w > 0 and is always a candidate).
-    Scaling σ by r keeps the problem bounded when r = 0 (c = 0 or g₀ = 0, where every w is
-    optimal). The check: the last Newton decrement λ ≤ 0.1 — inside the region of quadratic
-    convergence, where ψ_t exceeds its minimum by at most −λ − log(1 − λ) < 0.006, so the
-    objective is within (T + 2.006)/t of the optimum (a failing centering shows λ ≫ 1).
+    smooth even where g_w = 0); each centering runs Newton steps on Σw = 1 (the damped step
+    Δ/(1 + λ), λ the Newton decrement, keeps w > 0 and is always a candidate) until λ ≤ 10⁻⁶, at
+    most ``newton_iterations``. Scaling σ by r keeps the problem bounded when r = 0 (c = 0 or
+    g₀ = 0, where every w is optimal). The check: the last decrement λ ≤ 0.1 — inside the region
+    of quadratic convergence, where ψ_t exceeds its minimum by at most −λ − log(1 − λ) < 0.006, so
+    the objective is within (T + 2.006)/t of the optimum (a failing centering shows λ ≫ 1).
     """
-    g, _ = _prepare(gramian)
+    g = _scaled(_host(gramian))
     t_count = g.shape[0]
-    dtype, device = g.dtype, g.device
-    mean = torch.full((t_count,), 1.0 / t_count, dtype=dtype, device=device)
+    mean = np.full(t_count, 1.0 / t_count)
     linear = g @ mean
-    radius = c * torch.sqrt((mean @ linear).clamp_min(0.0))
+    radius = c * np.sqrt(max(mean @ linear, 0.0))
     if t_count == 1:
         return torch.ones(1, dtype=gramian.dtype, device=gramian.device)
     if t_count == 2:
-        return _cagrad_two_tasks(g, radius).to(device=gramian.device, dtype=gramian.dtype)
+        return _like(_cagrad_two_tasks(g, radius), gramian)
     cone = radius**2 * g
-    weights = mean.clone()
+    weights = mean.copy()
     barrier_parameter = 1.0
-    decrement = torch.zeros((), dtype=dtype, device=device)
-    halvings = _line_search_steps(g)
+    decrement = 0.0
     while True:
         for _ in range(newton_iterations):
-            weights, decrement = _cagrad_newton_step(
-                linear, cone, weights, barrier_parameter, halvings
-            )
+            weights, decrement = _cagrad_newton_step(linear, cone, weights, barrier_parameter)
+            if not decrement > 1e-6:  # also stops on NaN, which the check below reports
+                break
         if (t_count + 2) / barrier_parameter <= tolerance:
             break
         barrier_parameter *= barrier_growth
-    if not _check(decrement, 0.1):
+    if not (decrement <= 0.1 and np.isfinite(weights).all()):
         raise SolverError(
-            f"CAGrad solver: Newton decrement {float(decrement):.3g} after the last centering "
+            f"CAGrad solver: Newton decrement {decrement:.3g} after the last centering "
             f"({newton_iterations} iterations at t = {barrier_parameter:.3g}); the barrier "
             "method did not converge"
         )
-    return weights.to(device=gramian.device, dtype=gramian.dtype)
+    return _like(weights, gramian)
 
 
-def _cagrad_two_tasks(g: Tensor, radius: Tensor) -> Tensor:
+def _cagrad_two_tasks(g: Array, radius: float) -> Array:
     """T = 2 in closed form: w = (γ, 1 − γ), u = g₂ + γa with a = g₁ − g₂.
 
     F(γ) = const + γ·k + r‖u‖ with k = g₀ᵀa is convex; F'(γ) = k + r·aᵀu/‖u‖ vanishes where
@@ -359,59 +356,55 @@ def _cagrad_two_tasks(g: Tensor, radius: Tensor) -> Tensor:
     q = g[1, 1]
     k = 0.5 * (g[0, 0] - g[1, 1])
     d = radius**2 * a_norm2 - k**2
-    spread = (q * a_norm2 - p**2).clamp_min(0.0)
-    safe_a = torch.where(a_norm2 > 0, a_norm2, torch.ones_like(a_norm2))
-    safe_d = torch.where(d > 0, d, torch.ones_like(d))
-    interior = (-p - k * torch.sqrt(spread / safe_d)) / safe_a
-    monotone = torch.where(k > 0, torch.zeros_like(k), torch.ones_like(k))  # F ↑: γ = 0
-    gamma = torch.where(d > 0, interior, monotone).clamp(0.0, 1.0)
-    gamma = torch.where(a_norm2 > 0, gamma, torch.full_like(gamma, 0.5))
-    return torch.stack([gamma, 1.0 - gamma])
+    if a_norm2 <= 0:
+        gamma = 0.5
+    elif d > 0:
+        spread = max(q * a_norm2 - p**2, 0.0)
+        gamma = min(max((-p - k * np.sqrt(spread / d)) / a_norm2, 0.0), 1.0)
+    else:
+        gamma = 0.0 if k > 0 else 1.0  # F monotone: increasing when k > 0
+    return np.array([gamma, 1.0 - gamma])
 
 
 def _cagrad_newton_step(
-    linear: Tensor, cone: Tensor, weights: Tensor, t: float, halvings: Tensor
-) -> tuple[Tensor, Tensor]:
+    linear: Array, cone: Array, weights: Array, t: float
+) -> tuple[Array, float]:
     """One damped Newton step on ψ_t, constrained to Σw = 1; returns (weights, decrement)."""
     n = weights.shape[0]
     qw = cone @ weights
-    s = torch.sqrt(1.0 + t**2 * (weights @ qw).clamp_min(0.0))
+    s = np.sqrt(1.0 + t**2 * max(weights @ qw, 0.0))
     gradient = t * linear + (t**2 / (1.0 + s)) * qw - 1.0 / weights
     # shifting the gradient along 1 leaves the constrained step unchanged; removing its (huge,
     # t-sized) component there keeps the multiplier, and hence the step's rounding error, small
     gradient = gradient - weights @ gradient
     hessian = (
         (t**2 / (1.0 + s)) * cone
-        - (t**4 / (s * (1.0 + s) ** 2)) * torch.outer(qw, qw)
-        + torch.diag(1.0 / weights**2)
+        - (t**4 / (s * (1.0 + s) ** 2)) * np.outer(qw, qw)
+        + np.diag(1.0 / weights**2)
     )
     # Jacobi scaling of the KKT system [[H, 1], [1ᵀ, 0]]: the barrier terms 1/wᵢ² of the
     # vanishing weights dwarf the rest as t grows, a benign ill-conditioning that scaling removes
-    scale = 1.0 / torch.sqrt(hessian.diagonal())
-    kkt = torch.zeros((n + 1, n + 1), dtype=weights.dtype, device=weights.device)
-    kkt[:n, :n] = hessian * torch.outer(scale, scale)
-    kkt[:n, n] = scale
-    kkt[n, :n] = scale
-    rhs = torch.cat([-gradient * scale, torch.zeros_like(s).reshape(1)])
-    solution, _ = torch.linalg.solve_ex(kkt, rhs)
+    scale = 1.0 / np.sqrt(hessian.diagonal())
+    kkt = np.zeros((n + 1, n + 1))
+    kkt[:n, :n] = hessian * np.outer(scale, scale)
+    kkt[:n, n] = kkt[n, :n] = scale
+    solution = _solve(kkt, np.append(-gradient * scale, 0.0))
     step = solution[:n] * scale
-    decrement = torch.sqrt((-(gradient @ step)).clamp_min(0.0))
-    # Inside the region of quadratic convergence (λ < ¼) the full step; before it, the best of
-    # the step sizes 1, ½, ¼, … and the damped 1/(1 + λ) (which self-concordance guarantees to
-    # decrease ψ_t while staying feasible), compared through cancellation-free differences of ψ_t.
-    steps = torch.cat([halvings, (1.0 / (1.0 + decrement)).reshape(1)])
+    decrement = float(np.sqrt(max(-(gradient @ step), 0.0)))
+    if not np.isfinite(step).all():
+        return weights, np.inf
+    if decrement < 0.25:  # the region of quadratic convergence: the full step
+        return weights + step, decrement
+    # before it, the best of the step sizes 1, ½, ¼, … and the damped 1/(1 + λ) (which
+    # self-concordance guarantees to decrease ψ_t while staying feasible), compared through
+    # cancellation-free differences of ψ_t
+    steps = np.append(_LINE_SEARCH_STEPS, 1.0 / (1.0 + decrement))
     ratio = step / weights
-    feasible = (1.0 + steps[:, None] * ratio[None, :] > 0).all(dim=1)
+    feasible = (1.0 + steps[:, None] * ratio[None, :] > 0).all(axis=1)
     quadratic = 2.0 * steps * (weights @ cone @ step) + steps**2 * (step @ cone @ step)
-    s_new = torch.sqrt((1.0 + t**2 * (weights @ qw + quadratic)).clamp_min(1.0))
+    s_new = np.sqrt(np.maximum(1.0 + t**2 * (weights @ qw + quadratic), 1.0))
     s_change = t**2 * quadratic / (s_new + s)
-    change = (
-        t * steps * (linear @ step)
-        + s_change
-        - torch.log1p(s_change / (1.0 + s))
-        - torch.log1p(steps[:, None] * ratio[None, :]).sum(dim=1)
-    )
-    change = torch.where(feasible, change, torch.full_like(change, torch.inf))
-    best = torch.take(steps, change.argmin())
-    damping = torch.where(decrement < 0.25, torch.ones_like(best), best)
-    return weights + damping * step, decrement
+    with np.errstate(invalid="ignore", divide="ignore"):  # infeasible candidates: masked below
+        barrier = np.log1p(steps[:, None] * ratio[None, :]).sum(axis=1)
+    change = t * steps * (linear @ step) + s_change - np.log1p(s_change / (1.0 + s)) - barrier
+    return weights + _best_step(np.where(feasible, change, np.inf), steps) * step, decrement

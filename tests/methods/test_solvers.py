@@ -16,7 +16,6 @@ from mtlx.methods.solvers import (
     min_norm_weights,
     nash_bargaining_residual,
     nash_bargaining_weights,
-    project_onto_simplex,
 )
 
 
@@ -37,33 +36,6 @@ def slsqp_on_simplex(objective, gradient, num_tasks: int) -> np.ndarray:
         if best is None or result.fun < best.fun:
             best = result
     return best.x
-
-
-# ---------------------------------------------------------------------- projection onto simplex
-
-
-@pytest.mark.parametrize("n", [1, 2, 5, 40])
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_projection_onto_simplex_is_the_euclidean_projection(n: int, seed: int) -> None:
-    generator = torch.Generator().manual_seed(seed)
-    vectors = 3 * torch.randn(16, n, generator=generator, dtype=torch.float64)
-    projected = project_onto_simplex(vectors)
-    assert (projected >= 0).all()
-    torch.testing.assert_close(projected.sum(dim=1), torch.ones(16, dtype=torch.float64))
-    # optimality: y − w = θ on the support and ≤ θ off it
-    shift = vectors - projected
-    for row_shift, row in zip(shift, projected, strict=True):
-        theta = row_shift[row > 0]
-        torch.testing.assert_close(theta, theta[0].expand_as(theta))
-        assert (row_shift[row == 0] <= theta[0] + 1e-12).all()
-
-
-def test_projection_keeps_points_of_the_simplex() -> None:
-    point = torch.tensor([0.2, 0.3, 0.5], dtype=torch.float64)
-    torch.testing.assert_close(project_onto_simplex(point), point)
-    torch.testing.assert_close(
-        project_onto_simplex(torch.tensor([5.0, 0.0, -1.0])), torch.tensor([1.0, 0.0, 0.0])
-    )
 
 
 # ---------------------------------------------------------------------------- min-norm (MGDA)
