@@ -93,7 +93,8 @@ class GradientAggregator(Method):
 
     @abstractmethod
     def aggregate(self, jacobian: Tensor, losses: Tensor) -> Tensor:
-        """The update direction; ``losses`` (detached) for methods that also use their values."""
+        """The update direction, a fresh tensor (never the method's kept state: the step hands it
+        to the optimizer as the gradients); ``losses`` (detached) for methods that use them."""
 
 
 class GramianWeighting(GradientAggregator):

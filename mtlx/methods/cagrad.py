@@ -5,10 +5,10 @@ max_d minₜ gₜᵀd s.t. ‖d − g₀‖ ≤ c‖g₀‖. Its dual over the s
 
     w* = argmin_{w ∈ Δ} g_wᵀg₀ + √φ·‖g_w‖,   g_w = Σₜ wₜ gₜ,  φ = c²‖g₀‖²,
 
-gives d = g₀ + (√φ/‖g_w*‖)·g_w* (d = g₀ when g_w* = 0). The dual is solved on the Gramian, on
-the device (:func:`mtlx.methods.solvers.cagrad_weights`: closed form for T = 2, a checked barrier
-method for T ≥ 3 that raises ``SolverError`` if it does not converge), not by SLSQP on the host
-as in the official code.
+gives d = g₀ + (√φ/‖g_w*‖)·g_w* (d = g₀ when g_w* = 0). The dual is solved exactly on the
+Gramian (:func:`mtlx.methods.solvers.cagrad_weights`: closed form for T = 2, a checked barrier
+method for T ≥ 3 that raises ``SolverError`` if it does not converge) rather than by the official
+code's SLSQP, whose tolerance-limited answer goes unchecked.
 
 Scale (``rescale``, the official code's option): the official NYUv2/Cityscapes code returns
 d/(1 + c²) (``"1+c^2"``, default) and multiplies by T "to match the sum loss"; ``"1+c"`` divides by
@@ -42,19 +42,19 @@ class CAGrad(GramianWeighting):
         self.rescale = rescale
 
     def weights(self, gramian: Tensor) -> Tensor:
+        # all on the host, as the solver: one copy of the T × T Gramian off the device
         t = gramian.shape[0]
-        g = gramian.detach().to(torch.float64)
-        ones = torch.ones(t, dtype=g.dtype, device=g.device)
+        g = gramian.detach().to(device="cpu", dtype=torch.float64)
+        ones = torch.ones(t, dtype=g.dtype)
         if self.c == 0:
             combination = ones
         else:
-            w = cagrad_weights(g, self.c).to(torch.float64)
+            w = cagrad_weights(g, self.c)
             mean_norm = torch.sqrt((ones @ g @ ones).clamp_min(0.0)) / t
             w_norm = torch.sqrt((w @ g @ w).clamp_min(0.0))
             # g_w = 0 (only where the origin is in the hull): d = g₀, as the primal allows
             vanishing = w_norm <= 1e-12 * g.diagonal().max().clamp_min(0.0).sqrt()
-            safe_norm = torch.where(vanishing, 1.0, w_norm)
-            step = torch.where(vanishing, 0.0, self.c * mean_norm / safe_norm)
+            step = 0.0 if vanishing else self.c * mean_norm / w_norm
             combination = ones + t * step * w  # T·(1/T + step·w): T·d in weights
         divisor = {"1+c^2": 1 + self.c**2, "1+c": 1 + self.c, "none": 1.0}[self.rescale]
-        return (combination / divisor).to(gramian.dtype)
+        return (combination / divisor).to(device=gramian.device, dtype=gramian.dtype)

@@ -51,10 +51,11 @@ class DBMTL(GradientAggregator):
     def aggregate(self, jacobian: Tensor, losses: Tensor) -> Tensor:
         self.steps += 1
         decay = self.beta / self.steps**self.beta_sigma
-        if self.gradient_average is None:
-            self.gradient_average = torch.zeros_like(jacobian)
-        average = decay * self.gradient_average + (1 - decay) * jacobian
-        self.gradient_average = average.detach()
+        if self.gradient_average is None:  # ĝ starts at 0: the first average is (1 − β₁)·g
+            self.gradient_average = (1 - decay) * jacobian.detach()
+        else:  # ĝ ← ĝ + (1 − βₖ)(g − ĝ), one pass over the T × d state
+            self.gradient_average.lerp_(jacobian.detach(), 1 - decay)
+        average = self.gradient_average
         norms = torch.linalg.vector_norm(average, dim=1)
         weights = norms.max() / (norms + NORM_EPSILON)
         self.task_weights = weights.detach()

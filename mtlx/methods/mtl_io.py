@@ -5,10 +5,12 @@ One heavy-ball momentum buffer per task for the shared parameters (PyTorch's con
     vₜ ← μ·vₜ + gₜ,   θ ← θ − lr·Σₜ vₜ,   μ = 0.9,
 
 the direction being the final update (``owns_shared_update``; the trainer applies θ ← θ − lr·d with
-the run's learning rate, the heads keep the run's optimizer). Note: heavy-ball momentum is linear,
-so Σₜ vₜ follows exactly the momentum of Σₜ gₜ — for SGD + momentum the per-task states give the
-same shared update as EW with one momentum buffer (unlike AdaTask, whose per-task second moments do
-not commute with the sum); the states are kept per task, as the method defines them.
+the run's learning rate, the heads keep the run's optimizer). The shared parameters get no
+weight decay (the run's weight decay acts on the heads; the training step says so in the log).
+Note: heavy-ball momentum is linear, so Σₜ vₜ follows exactly the momentum of Σₜ gₜ — for
+SGD + momentum the per-task states give the same shared update as EW with one momentum buffer
+(unlike AdaTask, whose per-task second moments do not commute with the sum); the states are kept
+per task, as the method defines them.
 
 Scale: a sum, like EW with SGD + momentum. No task weights.
 """

@@ -52,17 +52,17 @@ class NashMTL(GramianWeighting):
         self.bargaining_weights: Tensor | None = None  # α of the last solve, unclipped
 
     def weights(self, gramian: Tensor) -> Tensor:
+        # all on the host: one copy of the T × T Gramian off the device, the weights back on it
+        g = gramian.detach().to(device="cpu", dtype=torch.float64)
         if self.steps % self.update_weights_every == 0 or self.bargaining_weights is None:
-            g = gramian.detach().to(torch.float64)
             norm = torch.linalg.matrix_norm(g)
-            normalized = g / torch.where(norm > 0, norm, torch.ones_like(norm))
+            normalized = g / norm if norm > 0 else g
             self.bargaining_weights = nash_bargaining_weights(
                 normalized, initial=self.bargaining_weights
-            ).to(torch.float64)
+            )
         self.steps += 1
-        alpha = self.bargaining_weights.to(device=gramian.device, dtype=torch.float64)
+        alpha = self.bargaining_weights
         if self.max_norm > 0:
-            g = gramian.detach().to(torch.float64)
             length = torch.sqrt((alpha @ g @ alpha).clamp_min(0.0))
             alpha = alpha * torch.clamp(self.max_norm / length, max=1.0)
-        return alpha.to(gramian.dtype)
+        return alpha.to(device=gramian.device, dtype=gramian.dtype)

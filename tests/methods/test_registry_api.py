@@ -132,3 +132,34 @@ def test_hyperparameters_are_validated_with_one_message_shape(
 ) -> None:
     with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         build_method(name, 2, **given)
+
+
+def _state_tensors(value: object, depth: int = 0) -> list[torch.Tensor]:
+    """Tensors a method keeps: attributes, their containers and a held optimizer's state."""
+    if isinstance(value, torch.Tensor):
+        return [value]
+    if depth > 3:
+        return []
+    if isinstance(value, torch.optim.Optimizer):
+        value = {"params": value.param_groups, "state": list(value.state.values())}
+    if isinstance(value, dict):
+        return [t for item in value.values() for t in _state_tensors(item, depth + 1)]
+    if isinstance(value, (list, tuple)):
+        return [t for item in value for t in _state_tensors(item, depth + 1)]
+    if hasattr(value, "__dict__") and not isinstance(value, type):
+        return _state_tensors(vars(value), depth + 1)
+    return []
+
+
+@pytest.mark.parametrize("name", GRADIENT_METHODS)
+def test_directions_never_alias_the_methods_state(name: str) -> None:
+    """The step hands the direction to the optimizer as the parameters' ``.grad`` (views, no
+    copy): it must be a fresh tensor, never memory the method keeps and updates."""
+    method = build_method(name, 3)
+    generator = torch.Generator().manual_seed(5)
+    for _ in range(3):
+        jacobian = torch.randn(3, 11, generator=generator)
+        direction = method.aggregate(jacobian, torch.rand(3, generator=generator) + 0.5)
+        kept = {t.untyped_storage().data_ptr() for t in _state_tensors(method)}
+        assert direction.untyped_storage().data_ptr() not in kept
+        assert direction.untyped_storage().data_ptr() != jacobian.untyped_storage().data_ptr()
