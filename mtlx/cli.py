@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -11,6 +12,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.logging import RichHandler
 
 from mtlx import __version__
 from mtlx.errors import UserError
@@ -827,3 +829,8 @@ def main(
     ] = False,
 ) -> None:
     """mtlx: multi-task optimization experiments, recorded and analysed."""
+    # mtlx's own warnings (an engine falling back, say) go to stderr, once, beside the progress
+    logger = logging.getLogger("mtlx")
+    if not logger.handlers:
+        logger.addHandler(RichHandler(console=error_console, show_path=False, show_time=False))
+        logger.setLevel(logging.INFO)

@@ -165,13 +165,17 @@ def flatten_jacobian(per_input: Sequence[Tensor]) -> Tensor:
 
 
 def unflatten_into_grads(direction: Tensor, parameters: Sequence[Tensor]) -> None:
-    """Write a flat d-vector into ``parameter.grad`` (one view per parameter, no host copies)."""
+    """Hand a flat d-vector to ``parameters`` as their ``.grad``: views into it, no copies.
+
+    ``direction`` must be a fresh tensor (a method's output, never its kept state), since the
+    optimizer then reads it as the gradients.
+    """
     offset = 0
     for parameter in parameters:
         size = parameter.numel()
         chunk = direction[offset : offset + size].view_as(parameter)
         if parameter.grad is None:
-            parameter.grad = chunk.clone()
+            parameter.grad = chunk
         else:
             parameter.grad.copy_(chunk)
         offset += size

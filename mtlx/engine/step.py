@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 
 import torch
@@ -19,6 +20,8 @@ from mtlx.engine.jacobian import JacobianEngine, unflatten_into_grads
 from mtlx.methods import GradientAggregator, GradientSource, LossWeighting, Method
 from mtlx.models import MultiTaskNetwork
 from mtlx.tasks import Task
+
+log = logging.getLogger(__name__)
 
 
 class TrainingStep:
@@ -48,7 +51,15 @@ class TrainingStep:
             # the heads (and the method's own parameters) — see GradientAggregator.
             shared_ids = {id(p) for p in self.shared}
             for group in optimizer.param_groups:
-                group["params"] = [p for p in group["params"] if id(p) not in shared_ids]
+                kept = [p for p in group["params"] if id(p) not in shared_ids]
+                if len(kept) < len(group["params"]) and group.get("weight_decay", 0.0) > 0:
+                    log.warning(
+                        "%s applies no weight decay to the shared parameters; "
+                        "weight_decay=%g acts on the heads only",
+                        method.name,
+                        group["weight_decay"],
+                    )
+                group["params"] = kept
 
     def task_losses(
         self, predictions: Mapping[str, Tensor], targets: Mapping[str, Tensor]

@@ -142,3 +142,18 @@ def test_batched_engine_that_works_keeps_batching() -> None:
     for _ in range(2):
         engine(list(losses_of(network)), shared)
     assert engine.mode == "batched"
+
+
+@pytest.mark.parametrize("method_name", ["adatask", "mtl-io"])
+def test_methods_owning_the_shared_update_say_the_shared_part_gets_no_weight_decay(
+    method_name: str, caplog
+) -> None:
+    network = tiny_network()
+    method = build_method(method_name, len(TASKS))
+    optimizer = build_optimizer("adam", network.parameters(), lr=0.1, weight_decay=1e-5)
+    shared = {id(p) for p in network.shared_parameters()}
+    with caplog.at_level("WARNING", logger="mtlx.engine.step"):
+        TrainingStep(network, method, TASKS, optimizer)
+    assert any("no weight decay" in r.getMessage() for r in caplog.records)
+    kept = [p for group in optimizer.param_groups for p in group["params"]]
+    assert kept and not any(id(p) in shared for p in kept)
