@@ -26,7 +26,7 @@ and the shapes and value ranges of the first and last file of each; ``full=True`
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -34,6 +34,7 @@ from typing import Literal
 import numpy as np
 
 from mtlx.data.base import DataFormatError
+from mtlx.registry import Registry
 
 ArrayKind = Literal["image", "label", "depth", "normal"]
 
@@ -511,20 +512,33 @@ def check_celeba(root: Path | str | None, full: bool = False) -> CelebALayout:
 # --------------------------------------------------------------------------------------------
 
 
+DatasetCheck = Callable[[Path | str | None, bool], list[str]]
+DATASET_CHECKS: Registry[DatasetCheck] = Registry("on-disk dataset check")
+
+
+@DATASET_CHECKS.register("nyuv2")
+def _nyuv2_summary(root: Path | str | None, full: bool) -> list[str]:
+    return check_nyuv2(root, full=full).summary
+
+
+@DATASET_CHECKS.register("cityscapes")
+def _cityscapes_summary(root: Path | str | None, full: bool) -> list[str]:
+    summary = check_cityscapes(root, full=full).summary
+    if root is not None and (Path(root).expanduser() / "train" / "label_19").is_dir():
+        labels_19 = check_cityscapes(root, ("seg",), segmentation_classes=19, full=full)
+        fmt = labels_19.formats["seg"]
+        summary.append(f"  seg, segmentation_classes=19: {fmt.folder}/ {fmt.describe()}")
+    return summary
+
+
+@DATASET_CHECKS.register("celeba")
+def _celeba_summary(root: Path | str | None, full: bool) -> list[str]:
+    return check_celeba(root, full=full).summary
+
+
 def check_dataset(name: str, root: Path | str | None, full: bool = False) -> list[str]:
     """Validate the dataset folder ``root`` for ``name``; a human summary, or DataFormatError.
 
     The error names the file expected or at fault, what it should hold and what was found.
     """
-    if name == "nyuv2":
-        return check_nyuv2(root, full=full).summary
-    if name == "cityscapes":
-        summary = check_cityscapes(root, full=full).summary
-        if root is not None and (Path(root).expanduser() / "train" / "label_19").is_dir():
-            labels_19 = check_cityscapes(root, ("seg",), segmentation_classes=19, full=full)
-            fmt = labels_19.formats["seg"]
-            summary.append(f"  seg, segmentation_classes=19: {fmt.folder}/ {fmt.describe()}")
-        return summary
-    if name == "celeba":
-        return check_celeba(root, full=full).summary
-    raise ValueError(f"no on-disk check for dataset {name!r}; checkable: celeba, cityscapes, nyuv2")
+    return DATASET_CHECKS.get(name)(root, full)

@@ -10,6 +10,7 @@ import pytest
 from mtlx.data import DataFormatError, build_dataset
 from mtlx.data.check import check_dataset
 from mtlx.data.fixtures import write_fixture
+from mtlx.registry import UnknownNameError
 
 H, W = 32, 64
 
@@ -131,5 +132,5 @@ def test_cityscapes_7_class_label_out_of_range(tmp_path: Path):
 
 
 def test_unknown_dataset():
-    with pytest.raises(ValueError, match="checkable: celeba, cityscapes, nyuv2"):
+    with pytest.raises(UnknownNameError, match="registered: celeba, cityscapes, nyuv2"):
         check_dataset("imagenet", Path("."))
