@@ -17,6 +17,7 @@ import pandas as pd
 
 from mtlx.analysis import (
     delta_m_column,
+    learning_rates_on_the_edge,
     pareto_mask,
     pareto_optimal_counts,
     seed_summary,
@@ -134,6 +135,11 @@ def selection_note(setup: Setup, score: str, runs: pd.DataFrame) -> list[str]:
             )
     else:
         notes.append(setup.missing_baseline_message())
+    for group, lr, edge in learning_rates_on_the_edge(setup.val, runs):
+        notes.append(
+            f"{group['method']} × {group['optimizer']}: the chosen lr {lr:g} is the {edge} of its "
+            "grid; the best may lie outside it — extend the grid"
+        )
     return notes
 
 

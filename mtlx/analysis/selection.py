@@ -51,3 +51,29 @@ def select_best_lr(
         best_lr = seed_means.index[seed_means == best_score][0]
         keep[rows_at[(rows["lr"] == best_lr).to_numpy()]] = True
     return frame[keep]
+
+
+def learning_rates_on_the_edge(
+    tried: pd.DataFrame,
+    chosen: pd.DataFrame,
+    group_by: Sequence[str] = ("method", "optimizer"),
+) -> list[tuple[dict[str, object], float, str]]:
+    """Groups whose chosen learning rate is the smallest or largest of the (≥ 3) they tried.
+
+    A best value on the edge of the grid means the optimum may lie outside it: the comparison is
+    only fair once the grid brackets it. Returns (group, lr, "smallest" | "largest") per group.
+    """
+    keys = list(group_by)
+    edges = []
+    tried_lrs = tried.groupby(keys, sort=True, dropna=False)["lr"].unique()
+    chosen_lr = chosen.groupby(keys, sort=True, dropna=False)["lr"].first()
+    for group, lr in chosen_lr.items():
+        lrs = sorted(tried_lrs.get(group, []))
+        if len(lrs) < 3:
+            continue
+        labels = dict(zip(keys, group if isinstance(group, tuple) else (group,), strict=True))
+        if lr == lrs[0]:
+            edges.append((labels, float(lr), "smallest"))
+        elif lr == lrs[-1]:
+            edges.append((labels, float(lr), "largest"))
+    return edges

@@ -3,7 +3,7 @@ import math
 import pandas as pd
 import pytest
 
-from mtlx.analysis import select_best_lr
+from mtlx.analysis import learning_rates_on_the_edge, select_best_lr
 
 
 def runs(rows: list[tuple[str, str, float, int, float]]) -> pd.DataFrame:
@@ -106,3 +106,26 @@ def test_missing_columns_are_named():
         select_best_lr(frame, "val_loss")
     with pytest.raises(ValueError, match="lr"):
         select_best_lr(frame.drop(columns="lr"), "val_delta_m")
+
+
+def test_a_choice_on_the_edge_of_the_grid_is_flagged():
+    scores = {  # ew × adam: best at the largest lr; ew × sgd: inside; uw × adam: smallest
+        ("ew", "adam"): {1e-3: 3.0, 1e-2: 2.0, 1e-1: 1.0},
+        ("ew", "sgd"): {1e-3: 3.0, 1e-2: 1.0, 1e-1: 2.0},
+        ("uw", "adam"): {1e-3: 1.0, 1e-2: 2.0, 1e-1: 3.0},
+        ("uw", "sgd"): {1e-3: 2.0, 1e-2: 1.0},  # two values: no interior, nothing to say
+    }
+    frame = runs(
+        [
+            (method, optimizer, lr, seed, score + seed)
+            for (method, optimizer), by_lr in scores.items()
+            for lr, score in by_lr.items()
+            for seed in (0, 1)
+        ]
+    )
+    chosen = select_best_lr(frame, "val_delta_m")
+    edges = learning_rates_on_the_edge(frame, chosen)
+    assert edges == [
+        ({"method": "ew", "optimizer": "adam"}, 1e-1, "largest"),
+        ({"method": "uw", "optimizer": "adam"}, 1e-3, "smallest"),
+    ]
