@@ -46,6 +46,9 @@ class TrainingStep:
             task.name: [p for p in network.task_parameters(task.name) if p.requires_grad]
             for task in self.tasks
         }
+        # what each task's backward reaches besides the shared part: its head and the method's
+        # own parameters (IMTL's scales; the same Parameter objects for the whole run)
+        self.private = [[*self.heads[task.name], *method.parameters()] for task in self.tasks]
         if isinstance(method, GradientAggregator) and method.owns_shared_update:
             # The method preconditions the shared update itself; the run's optimizer keeps only
             # the heads (and the method's own parameters) — see GradientAggregator.
@@ -113,10 +116,8 @@ class TrainingStep:
     ) -> Tensor:
         """T × d Jacobian w.r.t. ``shared``; each head gets its own loss's gradient and the
         method's parameters (IMTL's scales) the sum over tasks of theirs."""
-        method_parameters = method.parameters()
-        private = [[*self.heads[task.name], *method_parameters] for task in self.tasks]
-        gradients = self.jacobian_engine(losses, shared, private)
-        for own, own_gradients in zip(private, gradients.private, strict=True):
+        gradients = self.jacobian_engine(losses, shared, self.private)
+        for own, own_gradients in zip(self.private, gradients.private, strict=True):
             for parameter, gradient in zip(own, own_gradients, strict=True):
                 if parameter.grad is None:
                     parameter.grad = gradient

@@ -97,8 +97,8 @@ def _best_pair(g: Array) -> Array:
     return weights
 
 
-def _min_norm_residual(g: Array, w: Array) -> float:
-    projections = g @ w
+def _min_norm_residual(projections: Array, w: Array) -> float:
+    """The KKT residual below from the projections Gw (computed once per iteration)."""
     norm2 = w @ projections
     away = projections[w > 0].max()
     return float(max(norm2 - projections.min(), away - norm2))
@@ -111,7 +111,7 @@ def min_norm_residual(gramian: Tensor, weights: Tensor) -> float:
     away gap; zero exactly at the minimum-norm point.
     """
     w = weights.detach().to(device="cpu", dtype=torch.float64).numpy()
-    return _min_norm_residual(_scaled(_host(gramian)), w)
+    return _min_norm_residual(_scaled(_host(gramian)) @ w, w)
 
 
 def _affine_minimizer(g: Array, active: NDArray[np.bool_]) -> Array:
@@ -163,7 +163,7 @@ def min_norm_weights(
         projections = g @ weights
         norm2 = weights @ projections
         allowance = tolerance * max(norm2, 1e-3)
-        if _min_norm_residual(g, weights) <= allowance:
+        if _min_norm_residual(projections, weights) <= allowance:
             return _like(weights, gramian)
         vertex = int(np.argmin(projections))
         if at_minimizer and norm2 - projections[vertex] > allowance:
@@ -184,7 +184,7 @@ def min_norm_weights(
         weights = np.maximum(weights, 0.0)
         weights /= weights.sum()
         active &= weights > 0
-    residual = _min_norm_residual(g, weights)
+    residual = _min_norm_residual(g @ weights, weights)
     if residual <= tolerance * max(weights @ g @ weights, 1e-3):
         return _like(weights, gramian)
     raise SolverError(
