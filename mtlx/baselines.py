@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from mtlx.analysis import select_best_lr
-from mtlx.dispatch.worker import RunPlan
+from mtlx.dispatch.plan import RunPlan
 from mtlx.errors import UserError
 from mtlx.spec import STL_METHOD, ExperimentSpec
 from mtlx.store.runs import RunStore

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
+
+from mtlx.registry import REQUIRED
 
 
 def coerce(value: Any, default: Any, where: str) -> Any:
@@ -40,26 +41,23 @@ def coerce(value: Any, default: Any, where: str) -> Any:
 
 
 def resolve_hyperparameters(
-    component: Callable[..., Any], given: Mapping[str, Any], what: str, skip: int = 0
+    parameters: Mapping[str, Any], given: Mapping[str, Any], what: str
 ) -> dict[str, Any]:
-    """Every keyword hyper-parameter of ``component`` with its resolved value.
+    """Every hyper-parameter in ``parameters`` (name → default, as ``Registry.parameters``
+    gives them) with its resolved value.
 
-    ``skip`` leading positional parameters (``num_tasks``, ``params``…) are not hyper-parameters.
-    Unknown keys are refused with the allowed ones; missing keys take the signature's default.
+    Unknown keys are refused with the allowed ones; missing keys take the default; a parameter
+    without a default (``REQUIRED``) must be given.
     """
-    parameters = list(inspect.signature(component).parameters.values())[skip:]
-    allowed = {
-        p.name: p.default for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-    }
-    unknown = sorted(set(given) - set(allowed))
+    unknown = sorted(set(given) - set(parameters))
     if unknown:
-        names = ", ".join(sorted(allowed)) or "none"
+        names = ", ".join(sorted(parameters)) or "none"
         raise ValueError(f"{what} has no hyper-parameter {', '.join(unknown)}; allowed: {names}")
     resolved = {}
-    for name, default in allowed.items():
+    for name, default in parameters.items():
         if name in given:
             resolved[name] = coerce(given[name], default, f"{what}: {name}")
-        elif default is inspect.Parameter.empty:
+        elif default is REQUIRED:
             raise ValueError(f"{what} needs the hyper-parameter {name!r}")
         else:
             resolved[name] = default

@@ -16,15 +16,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import torch
 import yaml
 
 from mtlx.data import DATASETS
 from mtlx.errors import UserError
 from mtlx.hyperparameters import resolve_hyperparameters
-from mtlx.methods import METHODS, build_method, method_hyperparameters
+from mtlx.methods import METHODS, method_hyperparameters
 from mtlx.models import NETWORKS
-from mtlx.optim import OPTIMIZERS, build_optimizer, optimizer_hyperparameters
+from mtlx.optim import OPTIMIZERS, optimizer_hyperparameters
+
+MAX_SEED = 2**32 - 1
+"""Seeds are 0 … 2³² − 1: what NumPy's and torch's generators take."""
+
+MAX_SEED_COUNT = 1000
 
 STL_METHOD = "stl"
 """The method name recorded for single-task baseline runs (one head, plain loss)."""
@@ -152,6 +156,8 @@ class ExperimentSpec:
         lr = float(lr)
         if not lr > 0:
             raise SpecError(f"{self.source}: lr must be positive, but got {lr}")
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+            raise SpecError(f"seed must be an integer between 0 and {MAX_SEED}, but got {seed!r}")
         return RunConfig(
             dataset=dict(self.dataset),
             network=dict(self.network),
@@ -231,6 +237,29 @@ class ExperimentSpec:
             )
         )
 
+    def check_components(self) -> None:
+        """Build every method and optimizer the file configures once, so that a value a
+        constructor refuses (``momentum: 1.5``) is reported with the file and key before a sweep
+        claims anything, not by each of its runs. Imports torch; planning does not call it."""
+        import torch
+
+        from mtlx.methods import build_method
+        from mtlx.optim import build_optimizer
+
+        for name, given in self.method_options.items():
+            _validated(
+                lambda n=name, g=given: build_method(n, len(self.tasks), **g),
+                self.source,
+                f"methods.{name}",
+            )
+        for name, given in self.optimizer_options.items():
+            probe = {"params": [torch.zeros(1, requires_grad=True)]}
+            _validated(
+                lambda n=name, g=given, p=probe: build_optimizer(n, [p], 1.0, 0.0, **g),
+                self.source,
+                f"optimizers.{name}",
+            )
+
     def _resolve(self, resolve: Any, where: str) -> dict[str, Any]:
         try:
             return resolve()
@@ -277,8 +306,8 @@ def parse_spec(raw: Any, source: str) -> ExperimentSpec:
         if required not in raw:
             raise SpecError(f"{source}: missing required section {required!r}")
 
-    dataset = _component(raw["dataset"], source, "dataset", DATASETS, skip=1)
-    network = _component(raw["network"], source, "network", NETWORKS, skip=2)
+    dataset = _component(raw["dataset"], source, "dataset", DATASETS)
+    network = _component(raw["network"], source, "network", NETWORKS)
     tasks = raw["tasks"]
     if (
         not isinstance(tasks, list)
@@ -298,22 +327,21 @@ def parse_spec(raw: Any, source: str) -> ExperimentSpec:
     _registered(defaults["optimizer"], OPTIMIZERS, source, "defaults.optimizer")
     defaults["lr"] = _positive_float(defaults["lr"], source, "defaults.lr")
     defaults["seed"] = _nonnegative_int(defaults["seed"], source, "defaults.seed")
+    if defaults["seed"] > MAX_SEED:
+        raise SpecError(
+            f"{source}: defaults.seed must be at most {MAX_SEED}, got {defaults['seed']}"
+        )
 
     method_options = _options(raw.get("methods", {}), source, "methods", METHODS)
     optimizer_options = _options(raw.get("optimizers", {}), source, "optimizers", OPTIMIZERS)
-    # Build each configured method and optimizer once, so a value its constructor refuses
-    # (momentum 1.5) is reported now, with the file and key, not by every run of a sweep.
+    # Names and types of the hyper-parameters now (read from source, no import); the values a
+    # constructor refuses are checked by ``check_components`` before anything trains.
     for name, given in method_options.items():
-        _validated(
-            lambda n=name, g=given: build_method(n, len(tasks), **g), source, f"methods.{name}"
-        )
+        _validated(lambda n=name, g=given: method_hyperparameters(n, g), source, f"methods.{name}")
     for name, given in optimizer_options.items():
         _validated(
-            lambda n=name, g=given: build_optimizer(n, [_probe_parameter()], 1.0, 0.0, **g),
-            source,
-            f"optimizers.{name}",
+            lambda n=name, g=given: optimizer_hyperparameters(n, g), source, f"optimizers.{name}"
         )
-
     lr_grids: dict[str, dict[str, list[float]]] = {}
     for grid_name, grid in _mapping(raw.get("lr_grids", {}), source, "lr_grids").items():
         where = f"lr_grids.{grid_name}"
@@ -382,11 +410,7 @@ def _validated(resolve: Any, source: str, where: str) -> Any:
         raise SpecError(f"{source}: {where}: {error}") from None
 
 
-def _probe_parameter() -> dict[str, Any]:
-    return {"params": [torch.zeros(1, requires_grad=True)]}
-
-
-def _component(value: Any, source: str, where: str, registry: Any, skip: int) -> dict[str, Any]:
+def _component(value: Any, source: str, where: str, registry: Any) -> dict[str, Any]:
     """``{name, ...options}`` with the options resolved against the builder's signature."""
     if isinstance(value, str):
         value = {"name": value}
@@ -395,9 +419,10 @@ def _component(value: Any, source: str, where: str, registry: Any, skip: int) ->
         raise SpecError(f"{source}: {where}.name is required; allowed: {', '.join(registry)}")
     name = section.pop("name")
     _registered(name, registry, source, f"{where}.name")
-    builder = registry.get(name)
     options = _validated(
-        lambda: resolve_hyperparameters(builder, section, f"{registry.kind} {name!r}", skip=skip),
+        lambda: resolve_hyperparameters(
+            registry.parameters(name), section, f"{registry.kind} {name!r}"
+        ),
         source,
         where,
     )
@@ -508,6 +533,89 @@ def _jsonable(options: Mapping[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(dict(options)))
 
 
+def sweep_grid(
+    spec: ExperimentSpec,
+    methods: str | None,
+    optimizers: str | None,
+    lrs: str | None,
+    seeds: str | None,
+) -> tuple[list[str], list[str], str | list[float], list[int]]:
+    """Methods, optimizers, learning rates (a grid name or a list) and seeds of a sweep: the
+    command-line values (comma-separated text) over the file's ``sweep`` section over defaults.
+
+    A value given on the command line but empty (``--methods ""``) is refused, never replaced by
+    the file's default.
+    """
+    section = spec.sweep
+    chosen_methods = _names(methods, "--methods") or _as_list(section.get("methods", ["ew"]))
+    if chosen_methods == ["all"]:
+        chosen_methods = METHODS.names()
+    for name in chosen_methods:
+        METHODS.require(name)
+    chosen_optimizers = _names(optimizers, "--optimizers") or _as_list(
+        section.get("optimizers", ["adam"])
+    )
+    for name in chosen_optimizers:
+        OPTIMIZERS.require(name)
+    lr_choice = _learning_rates(spec, lrs, section.get("lrs", [spec.defaults["lr"]]))
+    seed_choice = seeds if seeds is not None else _seed_text(section.get("seeds", 1))
+    return chosen_methods, chosen_optimizers, lr_choice, parse_seeds(seed_choice)
+
+
+def stl_grid(
+    spec: ExperimentSpec, optimizer: str | None, lrs: str | None, seeds: str | None
+) -> tuple[str, str | list[float], list[int]]:
+    """Optimizer, learning rates and seeds of the single-task baselines: the command line over
+    the file's ``stl`` section over Adam, the grid ``grid`` and 3 seeds."""
+    section = spec.stl
+    if optimizer is not None and not optimizer.strip():
+        raise SpecError("--optimizer is empty; give an optimizer name")
+    chosen = optimizer or section.get("optimizer", "adam")
+    OPTIMIZERS.require(chosen)
+    lr_choice = _learning_rates(spec, lrs, section.get("lrs", "grid"))
+    seed_choice = seeds if seeds is not None else _seed_text(section.get("seeds", 3))
+    return chosen, lr_choice, parse_seeds(seed_choice)
+
+
+def _names(text: str | None, flag: str) -> list[str] | None:
+    if text is None:
+        return None
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    if not names:
+        raise SpecError(f"{flag} is empty; give at least one name (or leave the flag out)")
+    return names
+
+
+def _learning_rates(spec: ExperimentSpec, given: str | None, default: Any) -> str | list[float]:
+    """A grid name of the file, or a list of numbers; ``given`` is the command line's text."""
+    if given is None:
+        return default if isinstance(default, str) else [float(lr) for lr in default]
+    if given in spec.lr_grids:
+        return given
+    parts = [part.strip() for part in given.split(",") if part.strip()]
+    known = ", ".join(sorted(spec.lr_grids)) or "none"
+    if not parts:
+        raise SpecError(f"--lrs is empty; give a grid of {spec.source} ({known}) or numbers")
+    try:
+        values = [float(part) for part in parts]
+    except ValueError:
+        raise SpecError(
+            f"--lrs {given!r}: neither a grid of {spec.source} ({known}) nor a list of numbers"
+        ) from None
+    for value in values:
+        if not value > 0:
+            raise SpecError(f"--lrs: learning rates must be positive, but got {value:g}")
+    return values
+
+
+def _seed_text(value: Any) -> str:
+    return ",".join(str(s) for s in value) + "," if isinstance(value, list) else str(value)
+
+
+def _as_list(value: Any) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
 def parse_seeds(text: str) -> list[int]:
     """``"3"`` → seeds 0, 1, 2;  ``"0,5,7"`` → those seeds."""
     parts = [p.strip() for p in text.split(",") if p.strip()]
@@ -517,8 +625,15 @@ def parse_seeds(text: str) -> list[int]:
         raise SpecError(f"seeds must be a count (3) or a list (0,5,7), got {text!r}") from None
     if not numbers or min(numbers) < 0:
         raise SpecError(f"seeds must be a count (3) or a list (0,5,7), got {text!r}")
+    if max(numbers) > MAX_SEED and not (len(numbers) == 1 and "," not in text):
+        raise SpecError(f"seeds must be between 0 and {MAX_SEED}, but got {max(numbers)}")
     if len(numbers) == 1 and "," not in text:
         if numbers[0] == 0:
             raise SpecError("a count of seeds must be at least 1, got 0 (for seed 0 alone: '0,')")
+        if numbers[0] > MAX_SEED_COUNT:
+            raise SpecError(
+                f"a count of seeds must be at most {MAX_SEED_COUNT}, got {numbers[0]} "
+                "(for one large seed alone: '12345,')"
+            )
         return list(range(numbers[0]))
     return numbers

@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from mtlx.errors import UserError
-from mtlx.registry import Registry
 from mtlx.tasks import Task
 
 Batch = tuple[Tensor, dict[str, Tensor]]
-
-
-class DataFormatError(UserError, ValueError):
-    """A dataset folder that is missing or not in the expected format (names file and value)."""
 
 
 @dataclass
@@ -70,13 +63,3 @@ class InMemoryDataset(Dataset):
     def collate(batches: list[Batch]) -> Batch:
         (batch,) = batches
         return batch
-
-
-DatasetBuilder = Callable[..., DatasetSplits]
-"""``builder(root: Path | None, **options) -> DatasetSplits``."""
-
-DATASETS: Registry[DatasetBuilder] = Registry("dataset")
-
-
-def build_dataset(name: str, root: Path | None = None, **options: object) -> DatasetSplits:
-    return DATASETS.get(name)(root, **options)

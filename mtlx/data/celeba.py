@@ -22,8 +22,9 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from mtlx.data.base import DATASETS, DatasetSplits
+from mtlx.data.base import DatasetSplits
 from mtlx.data.check import CELEBA_ATTRIBUTES, check_celeba
+from mtlx.data.registry import DATASETS
 from mtlx.tasks import BinaryAttributeTask
 
 

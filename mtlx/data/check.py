@@ -33,7 +33,7 @@ from typing import Literal
 
 import numpy as np
 
-from mtlx.data.base import DataFormatError
+from mtlx.data.registry import DataFormatError
 from mtlx.registry import Registry
 
 ArrayKind = Literal["image", "label", "depth", "normal"]

@@ -14,9 +14,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from mtlx.data.base import DATASETS, DatasetSplits
+from mtlx.data.base import DatasetSplits
 from mtlx.data.check import check_cityscapes
 from mtlx.data.dense import dense_splits
+from mtlx.data.registry import DATASETS
 from mtlx.tasks import DepthTask, SegmentationTask, Task
 
 

@@ -20,7 +20,8 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from mtlx.data.base import DATASETS, DataFormatError, DatasetSplits, InMemoryDataset
+from mtlx.data.base import DatasetSplits, InMemoryDataset
+from mtlx.data.registry import DATASETS, DataFormatError
 from mtlx.tasks import ClassificationTask
 
 CANVAS = 36

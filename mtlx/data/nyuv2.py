@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from mtlx.data.base import DATASETS, DatasetSplits
+from mtlx.data.base import DatasetSplits
 from mtlx.data.check import check_nyuv2
 from mtlx.data.dense import dense_splits
+from mtlx.data.registry import DATASETS
 from mtlx.tasks import DepthTask, NormalTask, SegmentationTask, Task
 
 NUM_CLASSES = 13

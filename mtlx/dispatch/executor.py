@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from mtlx.dispatch.worker import RunContext, RunOutcome, RunPlan, execute
+from mtlx.dispatch.plan import RunOutcome, RunPlan
+from mtlx.dispatch.worker import RunContext, execute
 from mtlx.registry import Registry
 
 

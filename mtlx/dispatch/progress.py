@@ -15,7 +15,7 @@ from rich.progress import (
 )
 
 if TYPE_CHECKING:
-    from mtlx.dispatch.worker import RunOutcome, RunPlan
+    from mtlx.dispatch.plan import RunOutcome, RunPlan
     from mtlx.engine.trainer import EpochResult
 
 

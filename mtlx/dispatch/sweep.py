@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from mtlx.dispatch.executor import Executor, InProcessExecutor
-from mtlx.dispatch.worker import RunContext, RunOutcome, RunPlan
+from mtlx.dispatch.plan import RunOutcome, RunPlan
+from mtlx.dispatch.worker import RunContext
 from mtlx.store.schema import RunStatus
 
 

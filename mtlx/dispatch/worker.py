@@ -14,6 +14,7 @@ from pathlib import Path
 
 from mtlx.analysis.delta_m import delta_m
 from mtlx.data import DatasetSplits, build_dataset
+from mtlx.dispatch.plan import RunOutcome, RunPlan
 from mtlx.dispatch.progress import NullReporter, Reporter
 from mtlx.engine.trainer import EpochResult, SelectionRule, train, validation_loss_rule
 from mtlx.provenance import provenance
@@ -23,28 +24,6 @@ from mtlx.store.schema import RunStatus
 from mtlx.tasks import Task
 
 HEARTBEAT_SECONDS = 30.0
-
-
-@dataclass(frozen=True)
-class RunPlan:
-    config: RunConfig
-    experiment: str
-
-    @property
-    def run_key(self) -> str:
-        return self.config.run_key
-
-    def label(self) -> str:
-        c = self.config
-        return f"{c.method['name']} {c.optimizer['name']} lr={c.optimizer['lr']:g} seed={c.seed}"
-
-
-@dataclass(frozen=True)
-class RunOutcome:
-    run_key: str
-    status: str  # a RunStatus value, or "SKIPPED"
-    reason: str = ""
-    error: str | None = None
 
 
 @dataclass

@@ -1,35 +1,24 @@
-"""Multi-task optimization methods, one module each, registered by canonical name."""
+"""Multi-task optimization methods, one module each, registered by canonical name.
 
-from mtlx.methods import (  # noqa: F401  (registration)
-    adatask,
-    aligned_mtl,
-    cagrad,
-    db_mtl,
-    dynamic_weight_average,
-    equal_weighting,
-    famo,
-    graddrop,
-    gradnorm,
-    imtl,
-    imtl_g,
-    imtl_l,
-    mgda,
-    mgda_ub,
-    mtl_io,
-    nash_mtl,
-    optimal_uncertainty_weighting,
-    pcgrad,
-    random_loss_weighting,
-    uncertainty_weighting,
-)
-from mtlx.methods.base import (
-    GradientAggregator,
-    GradientSource,
-    GramianWeighting,
-    LossWeighting,
-    Method,
-)
+The registry and the builders import no torch; the method contract's classes (``Method``,
+``LossWeighting``, ``GradientAggregator``…) load on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
 from mtlx.methods.registry import METHODS, aggregate, build_method, method_hyperparameters
+
+_CONTRACT = ("GradientAggregator", "GradientSource", "GramianWeighting", "LossWeighting", "Method")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _CONTRACT:
+        return getattr(importlib.import_module("mtlx.methods.base"), name)
+    raise AttributeError(f"module 'mtlx.methods' has no attribute {name!r}")
+
 
 __all__ = [
     "METHODS",

@@ -33,7 +33,6 @@ from mtlx.methods.registry import METHODS
 
 @METHODS.register("adatask")
 class AdaTask(GradientAggregator):
-    name = "adatask"
     owns_shared_update = True
 
     def __init__(

@@ -41,7 +41,5 @@ def alignment_matrix(gramian: Tensor) -> Tensor:
 
 @METHODS.register("aligned-mtl")
 class AlignedMTL(GramianWeighting):
-    name = "aligned-mtl"
-
     def weights(self, gramian: Tensor) -> Tensor:
         return alignment_matrix(gramian).sum(dim=1).to(gramian.dtype)

@@ -30,8 +30,6 @@ RESCALES = ("1+c^2", "1+c", "none")
 
 @METHODS.register("cagrad")
 class CAGrad(GramianWeighting):
-    name = "cagrad"
-
     def __init__(self, num_tasks: int, c: float = 0.4, rescale: str = "1+c^2") -> None:
         super().__init__(num_tasks)
         if c < 0:

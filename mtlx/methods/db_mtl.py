@@ -28,8 +28,6 @@ NORM_EPSILON = 1e-8
 
 @METHODS.register("db-mtl")
 class DBMTL(GradientAggregator):
-    name = "db-mtl"
-
     def __init__(self, num_tasks: int, beta: float = 0.9, beta_sigma: float = 0.5) -> None:
         super().__init__(num_tasks)
         if not 0.0 <= beta < 1.0:

@@ -21,8 +21,6 @@ from mtlx.methods.registry import METHODS
 
 @METHODS.register("dwa")
 class DynamicWeightAverage(LossWeighting):
-    name = "dwa"
-
     def __init__(self, num_tasks: int, temperature: float = 2.0) -> None:
         super().__init__(num_tasks)
         if temperature <= 0:

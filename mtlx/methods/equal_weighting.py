@@ -11,8 +11,6 @@ from mtlx.methods.registry import METHODS
 
 @METHODS.register("ew")
 class EqualWeighting(LossWeighting):
-    name = "ew"
-
     def combine(self, losses: Tensor) -> Tensor:
         self.task_weights = torch.ones_like(losses).detach()
         return losses.sum()

@@ -34,8 +34,6 @@ LOG_EPSILON = 1e-8
 
 @METHODS.register("famo")
 class FAMO(LossWeighting):
-    name = "famo"
-
     def __init__(self, num_tasks: int, logit_lr: float = 0.025, logit_decay: float = 1e-3) -> None:
         super().__init__(num_tasks)
         if logit_lr <= 0:

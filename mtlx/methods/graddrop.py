@@ -30,8 +30,6 @@ SOURCES = (GradientSource.REPRESENTATION.value, GradientSource.SHARED_PARAMETERS
 
 @METHODS.register("graddrop")
 class GradDrop(GradientAggregator):
-    name = "graddrop"
-
     def __init__(self, num_tasks: int, leak: float = 0.0, source: str = "representation") -> None:
         super().__init__(num_tasks)
         if not 0.0 <= leak <= 1.0:

@@ -31,8 +31,6 @@ from mtlx.methods.registry import METHODS
 
 @METHODS.register("gradnorm")
 class GradNorm(GradientAggregator):
-    name = "gradnorm"
-
     def __init__(self, num_tasks: int, alpha: float = 1.5, weight_lr: float = 0.025) -> None:
         super().__init__(num_tasks)
         if alpha < 0:

@@ -22,8 +22,6 @@ from mtlx.methods.registry import METHODS
 
 @METHODS.register("imtl")
 class IMTL(IMTLG):
-    name = "imtl"
-
     def __init__(self, num_tasks: int, init_log_scale: float = 0.0) -> None:
         super().__init__(num_tasks)
         self.loss_scales = IMTLL(num_tasks, init_log_scale)  # owns sₜ, their init and reset

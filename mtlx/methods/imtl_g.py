@@ -38,7 +38,5 @@ def imtl_g_weights(gramian: Tensor) -> Tensor:
 
 @METHODS.register("imtl-g")
 class IMTLG(GramianWeighting):
-    name = "imtl-g"
-
     def weights(self, gramian: Tensor) -> Tensor:
         return imtl_g_weights(gramian)

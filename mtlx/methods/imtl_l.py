@@ -25,8 +25,6 @@ def scaled_losses(log_scales: Tensor, losses: Tensor) -> Tensor:
 
 @METHODS.register("imtl-l")
 class IMTLL(LossWeighting):
-    name = "imtl-l"
-
     def __init__(self, num_tasks: int, init_log_scale: float = 0.0) -> None:
         super().__init__(num_tasks)
         self.init_log_scale = float(init_log_scale)

@@ -30,8 +30,6 @@ NORMALIZATIONS = ("none", "l2", "loss", "loss+")
 
 @METHODS.register("mgda")
 class MGDA(GramianWeighting):
-    name = "mgda"
-
     def __init__(self, num_tasks: int, normalization: str = "none") -> None:
         super().__init__(num_tasks)
         if normalization not in NORMALIZATIONS:

@@ -18,5 +18,4 @@ from mtlx.methods.registry import METHODS
 
 @METHODS.register("mgda-ub")
 class MGDAUpperBound(MGDA):
-    name = "mgda-ub"
     source = GradientSource.REPRESENTATION

@@ -25,7 +25,6 @@ from mtlx.methods.registry import METHODS
 
 @METHODS.register("mtl-io")
 class MTLIO(GradientAggregator):
-    name = "mtl-io"
     owns_shared_update = True
 
     def __init__(self, num_tasks: int, momentum: float = 0.9) -> None:

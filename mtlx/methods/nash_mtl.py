@@ -30,8 +30,6 @@ from mtlx.methods.solvers import nash_bargaining_weights
 
 @METHODS.register("nash-mtl")
 class NashMTL(GramianWeighting):
-    name = "nash-mtl"
-
     def __init__(
         self, num_tasks: int, max_norm: float = 1.0, update_weights_every: int = 1
     ) -> None:

@@ -27,8 +27,6 @@ from mtlx.methods.registry import METHODS
 
 @METHODS.register("uw-o")
 class OptimalUncertaintyWeighting(LossWeighting):
-    name = "uw-o"
-
     def combine(self, losses: Tensor) -> Tensor:
         weights = 1.0 / losses.detach().clamp_min(torch.finfo(losses.dtype).tiny)
         self.task_weights = weights

@@ -48,8 +48,6 @@ def pcgrad_coefficients(gramian: Tensor, orders: Tensor) -> Tensor:
 
 @METHODS.register("pcgrad")
 class PCGrad(GramianWeighting):
-    name = "pcgrad"
-
     def weights(self, gramian: Tensor) -> Tensor:
         orders = random_task_orders(gramian.shape[0], gramian.device)
         return pcgrad_coefficients(gramian, orders).sum(dim=0).to(gramian.dtype)

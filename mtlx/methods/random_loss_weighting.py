@@ -18,8 +18,6 @@ from mtlx.methods.registry import METHODS
 
 @METHODS.register("rlw")
 class RandomLossWeighting(LossWeighting):
-    name = "rlw"
-
     def combine(self, losses: Tensor) -> Tensor:
         noise = torch.randn(losses.shape, dtype=losses.dtype, device=losses.device)
         weights = torch.softmax(noise, dim=0)

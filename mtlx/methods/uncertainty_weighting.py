@@ -15,8 +15,6 @@ from mtlx.methods.registry import METHODS
 
 @METHODS.register("uw")
 class UncertaintyWeighting(LossWeighting):
-    name = "uw"
-
     def __init__(self, num_tasks: int, init_log_variance: float = 0.0) -> None:
         super().__init__(num_tasks)
         self.init_log_variance = float(init_log_variance)

@@ -7,12 +7,9 @@ reach into a network's attributes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 
 from torch import Tensor, nn
-
-from mtlx.registry import Registry
-from mtlx.tasks import Task
 
 
 class MultiTaskNetwork(nn.Module):
@@ -41,16 +38,3 @@ class MultiTaskNetwork(nn.Module):
 
     def task_parameters(self, task: str) -> Iterator[nn.Parameter]:
         return self.heads[task].parameters()
-
-
-NetworkBuilder = Callable[..., MultiTaskNetwork]
-"""``builder(tasks, input_shape, **options) -> MultiTaskNetwork``."""
-
-NETWORKS: Registry[NetworkBuilder] = Registry("network")
-
-
-def build_network(
-    name: str, tasks: Sequence[Task], input_shape: Sequence[int], **options: object
-) -> MultiTaskNetwork:
-    """The registered network ``name`` with one head per task in ``tasks``."""
-    return NETWORKS.get(name)(tasks, tuple(input_shape), **options)

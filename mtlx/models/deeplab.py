@@ -21,7 +21,8 @@ from torch import Tensor, nn
 from torchvision.models import resnet50
 from torchvision.models.segmentation.deeplabv3 import DeepLabHead
 
-from mtlx.models.base import NETWORKS, MultiTaskNetwork
+from mtlx.models.base import MultiTaskNetwork
+from mtlx.models.registry import NETWORKS
 from mtlx.models.resnet import load_imagenet_weights
 from mtlx.tasks import Task
 

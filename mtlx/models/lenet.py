@@ -11,7 +11,8 @@ from collections.abc import Sequence
 
 from torch import Tensor, nn
 
-from mtlx.models.base import NETWORKS, MultiTaskNetwork
+from mtlx.models.base import MultiTaskNetwork
+from mtlx.models.registry import NETWORKS
 from mtlx.tasks import Task
 
 

@@ -15,7 +15,8 @@ import torch
 from torch import Tensor, nn
 from torchvision.models import resnet18 as torchvision_resnet18
 
-from mtlx.models.base import NETWORKS, MultiTaskNetwork
+from mtlx.models.base import MultiTaskNetwork
+from mtlx.models.registry import NETWORKS
 from mtlx.tasks import Task
 
 

@@ -23,7 +23,8 @@ from collections.abc import Sequence
 
 from torch import Tensor, nn
 
-from mtlx.models.base import NETWORKS, MultiTaskNetwork
+from mtlx.models.base import MultiTaskNetwork
+from mtlx.models.registry import NETWORKS
 from mtlx.tasks import Task
 
 FILTERS = (64, 128, 256, 512, 512)

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 import torch
 from torch import nn
 
-from mtlx.models.base import build_network
+from mtlx.models.registry import build_network
 from mtlx.tasks import Task
 
 

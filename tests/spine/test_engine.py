@@ -9,8 +9,9 @@ import pytest
 
 import mtlx.engine.trainer as trainer
 from mtlx.data import build_dataset
+from mtlx.dispatch.plan import RunPlan
 from mtlx.dispatch.sweep import run_sweep
-from mtlx.dispatch.worker import RunContext, RunPlan, selection_rule
+from mtlx.dispatch.worker import RunContext, selection_rule
 from mtlx.engine.trainer import EpochResult, SelectionRule, train
 from mtlx.store.database import open_database
 from mtlx.store.runs import RunStore

@@ -13,8 +13,9 @@ import pytest
 from sqlalchemy import create_engine, func, inspect, select, text, update
 from sqlalchemy.exc import OperationalError
 
+from mtlx.dispatch.plan import RunPlan
 from mtlx.dispatch.sweep import run_sweep
-from mtlx.dispatch.worker import RunContext, RunPlan
+from mtlx.dispatch.worker import RunContext
 from mtlx.provenance import provenance
 from mtlx.store.database import (
     SQLITE_BUSY_TIMEOUT_MS,

@@ -7,8 +7,9 @@ from pathlib import Path
 import pandas as pd
 from sqlalchemy import func, select
 
+from mtlx.dispatch.plan import RunPlan
 from mtlx.dispatch.sweep import run_sweep
-from mtlx.dispatch.worker import RunContext, RunPlan
+from mtlx.dispatch.worker import RunContext
 from mtlx.store.database import open_database
 from mtlx.store.runs import RunStore
 from mtlx.store.schema import EpochMetric

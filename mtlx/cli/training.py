@@ -1,0 +1,256 @@
+"""Training commands: ``train`` one run, ``sweep`` a grid, ``stl-baseline``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from mtlx.cli.app import app
+from mtlx.cli.options import (
+    DataRootOption,
+    DbOption,
+    DeviceOption,
+    EpochsOption,
+    ExperimentArgument,
+    JacobianOption,
+    SetOption,
+    WorkersOption,
+    console,
+    exit_status,
+    load_experiment,
+    make_context,
+    print_summary,
+    split_names,
+    user_errors,
+)
+
+
+@app.command()
+@user_errors
+def train(
+    experiment: ExperimentArgument,
+    method: Annotated[
+        str | None, typer.Option(help="MTO method (default: the file's).", show_default=False)
+    ] = None,
+    optimizer: Annotated[
+        str | None, typer.Option(help="Optimizer (default: the file's).", show_default=False)
+    ] = None,
+    lr: Annotated[
+        float | None, typer.Option(help="Learning rate (default: the file's).", show_default=False)
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Training seed (default: the file's).", show_default=False)
+    ] = None,
+    epochs: EpochsOption = None,
+    overrides: SetOption = None,
+    device: DeviceOption = None,
+    db: DbOption = None,
+    data_root: DataRootOption = None,
+    jacobian: JacobianOption = "auto",
+    num_workers: WorkersOption = 0,
+) -> None:
+    """Train one multi-task run and record it (skipped if already finished in the database)."""
+    from mtlx.dispatch.plan import RunPlan
+    from mtlx.dispatch.sweep import run_sweep
+
+    spec = load_experiment(experiment, epochs, overrides)
+    defaults = spec.defaults
+    config = spec.run_config(
+        spec.tasks,
+        method or defaults["method"],
+        optimizer or defaults["optimizer"],
+        lr if lr is not None else defaults["lr"],
+        seed if seed is not None else defaults["seed"],
+    )
+    spec.check_components()
+    context = make_context(db, device, data_root, jacobian, num_workers)
+    summary = run_sweep([RunPlan(config, spec.name)], context)
+    print_summary(summary)
+    show_run(context.store, config.run_key)
+    exit_status(summary)
+
+
+def show_run(store, run_key: str) -> None:
+    from mtlx.report import Column, ReportTable, render_terminal
+
+    runs = store.runs_frame(run_key=run_key)
+    if runs.empty:
+        return
+    run = runs.iloc[0]
+    console.print(
+        f"run {run_key}: {run['status']}, selected epoch {run['selected_epoch']} "
+        f"({run['selection_rule']}) of {run['epochs_completed']}",
+        highlight=False,
+    )
+    if run["status"] != "FINISHED":
+        return
+    metrics = store.selected_metrics(run_key=run_key)
+    described = store.task_metrics(run_key=run_key)
+    names = [m for task in described.values() for m in task["metrics"]]
+    directions = {m: h for task in described.values() for m, h in task["metrics"].items()}
+    table = ReportTable(
+        title=f"{run['method']} {run['optimizer']} lr={run['lr']:g} seed={run['seed']}",
+        columns=[
+            Column("split", "split"),
+            *[Column(m, m, higher_is_better=directions[m]) for m in names],
+        ],
+        rows=[
+            {"split": r["split"], **{m: r[m] for m in names}}
+            for r in metrics.to_dict("records")
+            if r["split"] in ("val", "test")
+        ],
+    )
+    render_terminal(table, console)
+
+
+@app.command()
+@user_errors
+def sweep(
+    experiment: ExperimentArgument,
+    methods: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated methods, or 'all' for every registered one (default: the file's "
+            "sweep.methods).",
+            show_default=False,
+        ),
+    ] = None,
+    optimizers: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated optimizers (default: the file's sweep.optimizers).",
+            show_default=False,
+        ),
+    ] = None,
+    lrs: Annotated[
+        str | None,
+        typer.Option(
+            help="A learning-rate grid named in the file's lr_grids (e.g. 'grid'), or a "
+            "comma-separated list (default: the file's sweep.lrs).",
+            show_default=False,
+        ),
+    ] = None,
+    seeds: Annotated[
+        str | None,
+        typer.Option(
+            help="A count (3 → seeds 0,1,2) or a comma-separated list (default: the file's "
+            "sweep.seeds).",
+            show_default=False,
+        ),
+    ] = None,
+    epochs: EpochsOption = None,
+    overrides: SetOption = None,
+    device: DeviceOption = None,
+    db: DbOption = None,
+    data_root: DataRootOption = None,
+    jacobian: JacobianOption = "auto",
+    num_workers: WorkersOption = 0,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List the planned runs and exit.")
+    ] = False,
+) -> None:
+    """Run the grid methods × optimizers × learning rates × seeds; finished runs are skipped."""
+    from mtlx.dispatch.plan import RunPlan
+    from mtlx.spec import sweep_grid
+
+    spec = load_experiment(experiment, epochs, overrides)
+    grid = sweep_grid(spec, methods, optimizers, lrs, seeds)
+    plans = [RunPlan(config, spec.name) for config in spec.expand(spec.tasks, *grid)]
+    if dry_run:
+        for plan in plans:
+            console.print(f"{plan.run_key}  {plan.label()}", highlight=False)
+        console.print(f"{len(plans)} runs planned", highlight=False)
+        return
+    from mtlx.dispatch.sweep import run_sweep
+
+    spec.check_components()
+    context = make_context(db, device, data_root, jacobian, num_workers)
+    summary = run_sweep(plans, context)
+    print_summary(summary)
+    exit_status(summary)
+
+
+@app.command("stl-baseline")
+@user_errors
+def stl_baseline(
+    experiment: ExperimentArgument,
+    tasks: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated tasks (default: all tasks of the experiment).", show_default=False
+        ),
+    ] = None,
+    optimizer: Annotated[
+        str | None,
+        typer.Option(
+            help="Optimizer (default: the file's stl.optimizer, else adam).", show_default=False
+        ),
+    ] = None,
+    lrs: Annotated[
+        str | None,
+        typer.Option(
+            help="A named grid or a comma-separated list (default: the file's stl.lrs).",
+            show_default=False,
+        ),
+    ] = None,
+    seeds: Annotated[
+        str | None,
+        typer.Option(
+            help="A count or a comma-separated list (default: the file's stl.seeds).",
+            show_default=False,
+        ),
+    ] = None,
+    epochs: EpochsOption = None,
+    overrides: SetOption = None,
+    device: DeviceOption = None,
+    db: DbOption = None,
+    data_root: DataRootOption = None,
+    num_workers: WorkersOption = 0,
+) -> None:
+    """Train single-task baselines (one head, best lr on validation) and store them for ΔM."""
+    from mtlx.baselines import derive_baselines, stl_plans
+    from mtlx.dispatch.sweep import run_sweep
+    from mtlx.report import Column, ReportTable, render_terminal
+    from mtlx.spec import SpecError, stl_grid
+
+    spec = load_experiment(experiment, epochs, overrides)
+    chosen_tasks = split_names(tasks) or list(spec.tasks)
+    for task in chosen_tasks:
+        if task not in spec.tasks:
+            raise SpecError(f"--tasks: {task!r} is not a task of {spec.source} ({spec.tasks})")
+    chosen_optimizer, lr_choice, seed_list = stl_grid(spec, optimizer, lrs, seeds)
+    plans = stl_plans(spec, chosen_tasks, chosen_optimizer, lr_choice, seed_list)
+    spec.check_components()
+    context = make_context(db, device, data_root, "auto", num_workers)
+    summary = run_sweep(plans, context)
+    print_summary(summary)
+    rows = derive_baselines(context.store, plans[0].config.baseline_key, chosen_tasks)
+    table = ReportTable(
+        title=f"single-task baselines — {spec.dataset['name']} / {spec.network['name']}",
+        columns=[
+            Column("task", "task"),
+            Column("split", "split"),
+            Column("metric", "metric"),
+            Column("value", "mean ± std", higher_is_better=None),
+            Column("lr", "lr"),
+            Column("seeds", "seeds"),
+        ],
+        rows=[
+            {
+                "task": r["task"],
+                "split": r["split"],
+                "metric": r["metric"],
+                "value": _mean_std(r["value"], r["std"]),
+                "lr": f"{r['lr']:g}",
+                "seeds": r["seeds"],
+            }
+            for r in rows.to_dict("records")
+        ],
+    )
+    render_terminal(table, console)
+    exit_status(summary)
+
+
+def _mean_std(value: float, std: float | None) -> str:
+    return f"{value:.4f}" if std is None or std != std else f"{value:.4f} ± {std:.4f}"

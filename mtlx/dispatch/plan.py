@@ -1,0 +1,33 @@
+"""What crosses every boundary of dispatch: a planned run and the outcome of executing it.
+
+Plain, picklable values with no torch in sight, so that planning a sweep (and a dry run) stays
+instant and a plan can be handed to another process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mtlx.spec import RunConfig
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    config: RunConfig
+    experiment: str
+
+    @property
+    def run_key(self) -> str:
+        return self.config.run_key
+
+    def label(self) -> str:
+        c = self.config
+        return f"{c.method['name']} {c.optimizer['name']} lr={c.optimizer['lr']:g} seed={c.seed}"
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    run_key: str
+    status: str  # a RunStatus value, or "SKIPPED"
+    reason: str = ""
+    error: str | None = None
