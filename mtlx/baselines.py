@@ -1,10 +1,11 @@
 """Single-task baselines: the reference every ΔM is measured against.
 
-Protocol (Elich et al., appendix A3): the same network with a single head, trained with Adam over
-the learning-rate grid and several seeds; per task, the learning rate with the best seed-mean
-validation value of the task's primary metric is kept, and the baseline of every metric is the
-seed mean (± std) of those runs at their selected epochs — on validation (for model selection)
-and on test (for reporting).
+Protocol (Elich et al., appendix A3.2): the same network with a single head, trained with Adam over
+the learning-rate grid and several seeds, "stopped early based on the validation loss": each run's
+epoch is the one with the lowest validation loss, and per task the learning rate with the lowest
+seed-mean validation loss (at those epochs) is kept. The baseline of every metric is the seed mean
+(± std) of those runs at their selected epochs — on validation (for model selection) and on test
+(for reporting).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def stl_plans(
 ) -> list[RunPlan]:
     """One single-task run per task × learning rate × seed."""
     return [
-        RunPlan(config, spec.name)
+        RunPlan(config, spec.name, spec.checkpoint_every)
         for task in tasks
         for config in spec.expand([task], [STL_METHOD], [optimizer], lrs, seeds)
     ]
@@ -56,11 +57,10 @@ def derive_baselines(store: RunStore, baseline_key: str, tasks: Sequence[str]) -
                 f"no finished single-task run of task {task!r} (baseline key {baseline_key}); "
                 "train them with `mtlx stl-baseline`"
             )
-        primary = str(described[task]["primary"])
         directions: dict[str, bool] = dict(described[task]["metrics"])  # type: ignore[arg-type]
         validation = runs[runs["split"] == "val"]
         chosen = select_best_lr(
-            validation, primary, lower_is_better=not directions[primary], group_by=("tasks",)
+            validation, f"{task}.loss", lower_is_better=True, group_by=("tasks",)
         )
         chosen_keys = sorted(chosen["run_key"])
         lr = float(chosen["lr"].iloc[0])

@@ -47,7 +47,14 @@ TOP_LEVEL_KEYS = {
     "sweep": "{methods, optimizers, lrs, seeds}",
     "stl": "{optimizer, lrs, seeds}",
 }
-TRAINING_KEYS = ("epochs", "batch_size", "eval_batch_size", "weight_decay", "lr_decay")
+TRAINING_KEYS = (
+    "epochs",
+    "batch_size",
+    "eval_batch_size",
+    "weight_decay",
+    "lr_decay",
+    "checkpoint_every",
+)
 LR_DECAY_KEYS = ("every", "factor")
 
 
@@ -129,6 +136,9 @@ class ExperimentSpec:
     sweep: dict[str, Any] = field(default_factory=dict)
     stl: dict[str, Any] = field(default_factory=dict)
     description: str = ""
+    # how often runs write a checkpoint (epochs): how a run is executed, not what it computes,
+    # so it is not part of any run's config or run_key
+    checkpoint_every: int = 1
 
     # ---- expansion -------------------------------------------------------------------------
 
@@ -226,7 +236,7 @@ class ExperimentSpec:
                     "dataset": self.dataset,
                     "tasks": list(self.tasks),
                     "network": self.network,
-                    "training": self.training,
+                    "training": {**self.training, "checkpoint_every": self.checkpoint_every},
                     "defaults": self.defaults,
                     "methods": self.method_options,
                     "optimizers": self.optimizer_options,
@@ -319,6 +329,9 @@ def parse_spec(raw: Any, source: str) -> ExperimentSpec:
             f"{source}: tasks must be a non-empty list of distinct names, got {tasks!r}"
         )
     training = _training(raw["training"], source)
+    checkpoint_every = _positive_int(
+        raw["training"].get("checkpoint_every", 1), source, "training.checkpoint_every"
+    )
 
     defaults = _mapping(raw.get("defaults", {}), source, "defaults")
     _check_keys(defaults, {"method": "", "optimizer": "", "lr": "", "seed": ""}, source, "defaults")
@@ -373,6 +386,7 @@ def parse_spec(raw: Any, source: str) -> ExperimentSpec:
         lr_grids=lr_grids,
         sweep=sweep,
         stl=stl,
+        checkpoint_every=checkpoint_every,
     )
 
 

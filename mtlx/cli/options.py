@@ -61,7 +61,35 @@ SetOption = Annotated[
 JacobianOption = Annotated[
     str, typer.Option(help="Per-task gradients: auto, loop or batched (see README).")
 ]
-WorkersOption = Annotated[int, typer.Option(help="DataLoader worker processes.", min=0)]
+LoaderWorkersOption = Annotated[
+    int, typer.Option("--loader-workers", help="DataLoader worker processes per run.", min=0)
+]
+CheckpointsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--checkpoints",
+        help="Checkpoint folder. Default: $MTLX_CHECKPOINTS, else beside a SQLite database "
+        "(results.sqlite → results.checkpoints/), else ./mtlx-checkpoints. On a cluster: a "
+        "folder every node sees, so a run resumes anywhere.",
+        show_default=False,
+    ),
+]
+KeepOption = Annotated[
+    str,
+    typer.Option(
+        "--keep",
+        help="Weights kept once a run finished: selected (the selected epoch's), last, or none.",
+    ),
+]
+StaleAfterOption = Annotated[
+    float,
+    typer.Option(
+        "--stale-after",
+        help="Minutes without a heartbeat after which a run held on another host is taken "
+        "over (a dead worker on this host is taken over at once).",
+        min=0.01,
+    ),
+]
 ExperimentArgument = Annotated[
     str,
     typer.Argument(help="Experiment name (experiments/<name>.yaml) or a path to a YAML file."),
@@ -96,27 +124,49 @@ def load_experiment(experiment: str, epochs: int | None, overrides: Sequence[str
     return spec.with_overrides(assignments) if assignments else spec
 
 
-def make_context(
-    db: str | None, device: str | None, data_root: Path | None, jacobian: str, num_workers: int
+def worker_config(
+    db: str | None,
+    device: str | None,
+    data_root: Path | None,
+    jacobian: str,
+    loader_workers: int,
+    checkpoints: Path | None,
+    keep: str,
+    stale_after_minutes: float,
+    **options: Any,
 ):
-    from mtlx.dispatch.progress import RichReporter
-    from mtlx.dispatch.worker import RunContext
+    """The picklable configuration every worker of this command gets."""
+    from mtlx.dispatch.runtime import WorkerConfig
     from mtlx.engine.jacobian import JACOBIAN_MODES
     from mtlx.provenance import check_device, default_device
-    from mtlx.store.database import open_database
-    from mtlx.store.runs import RunStore
 
     if jacobian not in JACOBIAN_MODES:
         raise ValueError(f"--jacobian must be one of {', '.join(JACOBIAN_MODES)}, got {jacobian!r}")
-    root = data_root or (Path(os.environ["MTLX_DATA"]) if "MTLX_DATA" in os.environ else None)
-    return RunContext(
-        store=RunStore(open_database(db)),
-        device=check_device(device or default_device()),
-        data_root=root,
+    root = data_root or (Path(os.environ["MTLX_DATA"]) if os.environ.get("MTLX_DATA") else None)
+    return WorkerConfig.create(
+        db,
+        check_device(device or default_device()),
+        checkpoints,
+        data_root=None if root is None else str(root),
         jacobian_mode=jacobian,
-        num_workers=num_workers,
-        reporter=RichReporter(console),
+        loader_workers=loader_workers,
+        keep=keep,
+        stale_after_s=60.0 * stale_after_minutes,
+        **options,
     )
+
+
+def execute_plans(plans: Sequence[Any], config: Any):
+    """Run ``plans`` in this process with signals routed to a clean stop; the summary and store."""
+    from mtlx.dispatch.progress import RichReporter
+    from mtlx.dispatch.runtime import WorkerRuntime
+    from mtlx.dispatch.signals import StopRequest, handle_signals
+    from mtlx.dispatch.sweep import run_sweep
+
+    runtime = WorkerRuntime(config, reporter=RichReporter(console))
+    with handle_signals(StopRequest()) as stop:
+        summary = run_sweep(plans, runtime, stop)
+    return summary, runtime.store
 
 
 def print_summary(summary) -> None:
@@ -124,13 +174,26 @@ def print_summary(summary) -> None:
     parts = [f"{summary.planned} planned", f"{summary.already_finished} already finished"]
     parts += [f"{n} {status.lower()}" for status, n in sorted(counts.items())]
     console.print("sweep: " + ", ".join(parts), highlight=False)
+    for outcome in summary.skipped():
+        console.print(f"  skipped {outcome.run_key}: {outcome.reason}", highlight=False)
 
 
 def exit_status(summary) -> None:
+    """Exit 128 + signal after a signal, 1 when a run failed, else carry on (status 0)."""
+    import signal
+
+    if summary.stopped_by is not None:
+        name = signal.Signals(summary.stopped_by).name
+        error_console.print(
+            f"[bold red]stopped by {name}[/]: the run in progress was checkpointed and recorded "
+            "KILLED; run the same command again to resume it",
+            highlight=False,
+        )
+        raise typer.Exit(128 + summary.stopped_by)
     if summary.counts().get("FAILED"):
         error_console.print(
             "[bold red]some runs failed[/]: their tracebacks are in the database "
-            "(`mtlx runs --status FAILED`); re-running the sweep retries them",
+            "(`mtlx runs --status FAILED --errors`); re-running the sweep retries them",
             highlight=False,
         )
         raise typer.Exit(1)

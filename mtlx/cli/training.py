@@ -8,21 +8,25 @@ import typer
 
 from mtlx.cli.app import app
 from mtlx.cli.options import (
+    CheckpointsOption,
     DataRootOption,
     DbOption,
     DeviceOption,
     EpochsOption,
     ExperimentArgument,
     JacobianOption,
+    KeepOption,
+    LoaderWorkersOption,
     SetOption,
-    WorkersOption,
+    StaleAfterOption,
     console,
+    execute_plans,
     exit_status,
     load_experiment,
-    make_context,
     print_summary,
     split_names,
     user_errors,
+    worker_config,
 )
 
 
@@ -48,11 +52,13 @@ def train(
     db: DbOption = None,
     data_root: DataRootOption = None,
     jacobian: JacobianOption = "auto",
-    num_workers: WorkersOption = 0,
+    loader_workers: LoaderWorkersOption = 0,
+    checkpoints: CheckpointsOption = None,
+    keep: KeepOption = "selected",
+    stale_after: StaleAfterOption = 10.0,
 ) -> None:
     """Train one multi-task run and record it (skipped if already finished in the database)."""
     from mtlx.dispatch.plan import RunPlan
-    from mtlx.dispatch.sweep import run_sweep
 
     spec = load_experiment(experiment, epochs, overrides)
     defaults = spec.defaults
@@ -64,10 +70,13 @@ def train(
         seed if seed is not None else defaults["seed"],
     )
     spec.check_components()
-    context = make_context(db, device, data_root, jacobian, num_workers)
-    summary = run_sweep([RunPlan(config, spec.name)], context)
+    settings = worker_config(
+        db, device, data_root, jacobian, loader_workers, checkpoints, keep, stale_after
+    )
+    plan = RunPlan(config, spec.name, spec.checkpoint_every)
+    summary, store = execute_plans([plan], settings)
     print_summary(summary)
-    show_run(context.store, config.run_key)
+    show_run(store, config.run_key)
     exit_status(summary)
 
 
@@ -145,7 +154,10 @@ def sweep(
     db: DbOption = None,
     data_root: DataRootOption = None,
     jacobian: JacobianOption = "auto",
-    num_workers: WorkersOption = 0,
+    loader_workers: LoaderWorkersOption = 0,
+    checkpoints: CheckpointsOption = None,
+    keep: KeepOption = "selected",
+    stale_after: StaleAfterOption = 10.0,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="List the planned runs and exit.")
     ] = False,
@@ -156,17 +168,20 @@ def sweep(
 
     spec = load_experiment(experiment, epochs, overrides)
     grid = sweep_grid(spec, methods, optimizers, lrs, seeds)
-    plans = [RunPlan(config, spec.name) for config in spec.expand(spec.tasks, *grid)]
+    plans = [
+        RunPlan(config, spec.name, spec.checkpoint_every)
+        for config in spec.expand(spec.tasks, *grid)
+    ]
     if dry_run:
         for plan in plans:
             console.print(f"{plan.run_key}  {plan.label()}", highlight=False)
         console.print(f"{len(plans)} runs planned", highlight=False)
         return
-    from mtlx.dispatch.sweep import run_sweep
-
     spec.check_components()
-    context = make_context(db, device, data_root, jacobian, num_workers)
-    summary = run_sweep(plans, context)
+    settings = worker_config(
+        db, device, data_root, jacobian, loader_workers, checkpoints, keep, stale_after
+    )
+    summary, _ = execute_plans(plans, settings)
     print_summary(summary)
     exit_status(summary)
 
@@ -206,11 +221,13 @@ def stl_baseline(
     device: DeviceOption = None,
     db: DbOption = None,
     data_root: DataRootOption = None,
-    num_workers: WorkersOption = 0,
+    loader_workers: LoaderWorkersOption = 0,
+    checkpoints: CheckpointsOption = None,
+    keep: KeepOption = "selected",
+    stale_after: StaleAfterOption = 10.0,
 ) -> None:
     """Train single-task baselines (one head, best lr on validation) and store them for ΔM."""
     from mtlx.baselines import derive_baselines, stl_plans
-    from mtlx.dispatch.sweep import run_sweep
     from mtlx.report import Column, ReportTable, render_terminal
     from mtlx.spec import SpecError, stl_grid
 
@@ -222,10 +239,14 @@ def stl_baseline(
     chosen_optimizer, lr_choice, seed_list = stl_grid(spec, optimizer, lrs, seeds)
     plans = stl_plans(spec, chosen_tasks, chosen_optimizer, lr_choice, seed_list)
     spec.check_components()
-    context = make_context(db, device, data_root, "auto", num_workers)
-    summary = run_sweep(plans, context)
+    settings = worker_config(
+        db, device, data_root, "auto", loader_workers, checkpoints, keep, stale_after
+    )
+    summary, store = execute_plans(plans, settings)
     print_summary(summary)
-    rows = derive_baselines(context.store, plans[0].config.baseline_key, chosen_tasks)
+    if summary.stopped_by is not None:
+        exit_status(summary)
+    rows = derive_baselines(store, plans[0].config.baseline_key, chosen_tasks)
     table = ReportTable(
         title=f"single-task baselines — {spec.dataset['name']} / {spec.network['name']}",
         columns=[

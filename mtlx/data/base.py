@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import torch
 from torch import Tensor
@@ -12,6 +13,14 @@ from torch.utils.data import Dataset
 from mtlx.tasks import Task
 
 Batch = tuple[Tensor, dict[str, Tensor]]
+
+
+class SeededSample(NamedTuple):
+    """A sample asked for with the seed of its random draws (augmentation): the same key gives
+    the same sample in any worker process, in any order, after any resume."""
+
+    position: int
+    seed: int
 
 
 @dataclass

@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from mtlx.data.base import DatasetSplits
+from mtlx.data.base import DatasetSplits, SeededSample
 from mtlx.data.check import DenseLayout, NpyFormat, check_shape, open_npy
 from mtlx.tasks import Task
 
@@ -61,17 +61,19 @@ def random_scale_crop_flip(
     targets: Mapping[str, Tensor],
     kinds: Mapping[str, str],
     scales: Sequence[float] = SCALES,
+    generator: torch.Generator | None = None,
 ) -> tuple[Tensor, dict[str, Tensor]]:
     """One random scale-crop and flip applied consistently to an image and its dense targets.
 
     ``kinds[task]`` is "label", "depth" or "normal" (see the module docstring for each rule).
+    ``generator``: where the random draws come from (default: torch's global generator).
     """
     height, width = image.shape[-2:]
-    scale = float(scales[int(torch.randint(len(scales), ()))])
+    scale = float(scales[int(torch.randint(len(scales), (), generator=generator))])
     crop_h, crop_w = int(height / scale), int(width / scale)
-    top = int(torch.randint(height - crop_h + 1, ()))
-    left = int(torch.randint(width - crop_w + 1, ()))
-    flip = bool(torch.rand(()) < 0.5)
+    top = int(torch.randint(height - crop_h + 1, (), generator=generator))
+    left = int(torch.randint(width - crop_w + 1, (), generator=generator))
+    flip = bool(torch.rand((), generator=generator) < 0.5)
 
     def crop(values: Tensor) -> Tensor:
         return values[..., top : top + crop_h, left : left + crop_w]
@@ -98,7 +100,12 @@ def random_scale_crop_flip(
 
 
 class DenseNpyDataset(Dataset):
-    """Samples ``indices`` of one split folder ``<split>/<folder>/{i}.npy``, read lazily."""
+    """Samples ``indices`` of one split folder ``<split>/<folder>/{i}.npy``, read lazily.
+
+    With ``augment``, a sample asked for as a :class:`SeededSample` draws its augmentation from a
+    generator seeded by the key's seed, so the same key gives the same sample in any process and
+    after any resume; a plain position draws from torch's global generator.
+    """
 
     def __init__(
         self,
@@ -118,6 +125,11 @@ class DenseNpyDataset(Dataset):
         self.augment = augment
         self.scales = tuple(scales)
 
+    @property
+    def randomized(self) -> bool:
+        """Whether a sample depends on random draws (then training asks with seeds)."""
+        return self.augment
+
     def __len__(self) -> int:
         return len(self.indices)
 
@@ -127,13 +139,17 @@ class DenseNpyDataset(Dataset):
         check_shape(path, array, fmt, self.size)  # values are checked up front (mtlx.data.check)
         return to_tensor(array, fmt)
 
-    def __getitem__(self, position: int) -> tuple[Tensor, dict[str, Tensor]]:
+    def __getitem__(self, key: int | SeededSample) -> tuple[Tensor, dict[str, Tensor]]:
+        position, seed = (key.position, key.seed) if isinstance(key, SeededSample) else (key, None)
         index = self.indices[position]
         image = self.load(self.image_format, index)
         targets = {task: self.load(fmt, index) for task, fmt in self.target_formats.items()}
         if self.augment:
             kinds = {task: fmt.kind for task, fmt in self.target_formats.items()}
-            image, targets = random_scale_crop_flip(image, targets, kinds, self.scales)
+            generator = None if seed is None else torch.Generator().manual_seed(seed)
+            image, targets = random_scale_crop_flip(
+                image, targets, kinds, self.scales, generator=generator
+            )
         return image, targets
 
 

@@ -13,8 +13,12 @@ from mtlx.spec import RunConfig
 
 @dataclass(frozen=True)
 class RunPlan:
+    """One run to train: its resolved config, the experiment it belongs to, and how often to
+    checkpoint it (an execution setting, not part of the run's identity)."""
+
     config: RunConfig
     experiment: str
+    checkpoint_every: int = 1
 
     @property
     def run_key(self) -> str:
@@ -27,7 +31,10 @@ class RunPlan:
 
 @dataclass(frozen=True)
 class RunOutcome:
+    """How executing a plan ended: a run status (FINISHED, FAILED, KILLED), SKIPPED (not
+    claimed: ``reason`` says why) or LOST (taken over by another worker while training)."""
+
     run_key: str
-    status: str  # a RunStatus value, or "SKIPPED"
+    status: str
     reason: str = ""
     error: str | None = None

@@ -1,4 +1,9 @@
-"""Progress of a sweep: a bar over runs and one over the current run's epochs (rich)."""
+"""Progress of a sweep in this process: live bars on a terminal, one line per epoch elsewhere.
+
+On a terminal, a bar over runs and one over the current run's epochs (rich). When the output is
+not a terminal — a Slurm log, ``nohup``, a pipe — one plain line per epoch (run, epoch, losses,
+validation score, seconds) and per finished run, so a log file tells where a run got to.
+"""
 
 from __future__ import annotations
 
@@ -44,8 +49,22 @@ class NullReporter:
         return None
 
 
+def epoch_line(plan: RunPlan, result: EpochResult) -> str:
+    """``<run_key> <label> epoch e/E  left.loss 0.412 right.loss 0.388  val 0.801  12.3 s``."""
+    epochs = plan.config.training["epochs"]
+    losses = "  ".join(
+        f"{name} {value:.4g}"
+        for name, value in result.metrics["train"].items()
+        if name.endswith(".loss")
+    )
+    return (
+        f"{plan.run_key} {plan.label()} epoch {result.epoch}/{epochs}  {losses}  "
+        f"val {result.score:.4g}  {result.seconds:.1f} s"
+    )
+
+
 class RichReporter:
-    """Live bars on a terminal; one line per finished run when output is not a terminal."""
+    """Live bars on a terminal; one line per epoch and per finished run when not a terminal."""
 
     def __init__(self, console: Console) -> None:
         self.console = console
@@ -61,9 +80,12 @@ class RichReporter:
         self.runs_bar = None
         self.epoch_bar = None
 
+    def _print(self, line: str) -> None:
+        self.console.print(line, markup=False, highlight=False, soft_wrap=True)
+
     def sweep_started(self, total: int, skipped: int) -> None:
         if skipped:
-            self.console.print(f"{skipped} run(s) already finished in the database: skipped")
+            self._print(f"{skipped} run(s) already finished in the database: skipped")
         self.progress.start()
         self.runs_bar = self.progress.add_task("runs", total=total)
 
@@ -73,11 +95,13 @@ class RichReporter:
             self.progress.remove_task(self.epoch_bar)
         self.epoch_bar = self.progress.add_task(f"  {plan.label()}", total=epochs)
         if reason != "new":
-            self.console.print(f"{plan.label()}: {reason}")
+            self._print(f"{plan.label()} [{plan.run_key}]: {reason}")
 
     def epoch_finished(self, plan: RunPlan, result: EpochResult) -> None:
         if self.epoch_bar is not None:
-            self.progress.advance(self.epoch_bar)
+            self.progress.update(self.epoch_bar, completed=result.epoch)
+        if self.progress.disable:
+            self._print(epoch_line(plan, result))
 
     def run_finished(self, plan: RunPlan, outcome: RunOutcome) -> None:
         if self.runs_bar is not None:
@@ -90,7 +114,7 @@ class RichReporter:
         elif outcome.error:
             line += f"  ({outcome.error})"
         if self.progress.disable or outcome.status != "FINISHED":
-            self.console.print(line, markup=False, highlight=False)
+            self._print(line)
 
     def sweep_finished(self) -> None:
         self.progress.stop()

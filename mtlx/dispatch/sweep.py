@@ -6,9 +6,10 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from mtlx.dispatch.executor import Executor, InProcessExecutor
+from mtlx.dispatch.executor import InProcessExecutor
 from mtlx.dispatch.plan import RunOutcome, RunPlan
-from mtlx.dispatch.worker import RunContext
+from mtlx.dispatch.runtime import WorkerRuntime
+from mtlx.dispatch.signals import StopRequest
 from mtlx.store.schema import RunStatus
 
 
@@ -17,9 +18,13 @@ class SweepSummary:
     planned: int
     already_finished: int
     outcomes: list[RunOutcome]
+    stopped_by: int | None = None  # the signal that stopped the sweep, if any
 
     def counts(self) -> Counter[str]:
         return Counter(outcome.status for outcome in self.outcomes)
+
+    def skipped(self) -> list[RunOutcome]:
+        return [outcome for outcome in self.outcomes if outcome.status == "SKIPPED"]
 
 
 def unique_plans(plans: Sequence[RunPlan]) -> list[RunPlan]:
@@ -34,14 +39,19 @@ def unique_plans(plans: Sequence[RunPlan]) -> list[RunPlan]:
 
 
 def run_sweep(
-    plans: Sequence[RunPlan], context: RunContext, executor: Executor | None = None
+    plans: Sequence[RunPlan],
+    runtime: WorkerRuntime,
+    stop: StopRequest | None = None,
+    executor: InProcessExecutor | None = None,
 ) -> SweepSummary:
+    """Execute every plan not yet FINISHED; stops starting runs once a signal arrived."""
+    stop = stop or StopRequest()
     plans = unique_plans(plans)
-    statuses = context.store.statuses(plan.run_key for plan in plans)
+    statuses = runtime.store.statuses(plan.run_key for plan in plans)
     todo = [p for p in plans if statuses.get(p.run_key) != RunStatus.FINISHED.value]
-    context.reporter.sweep_started(len(todo), len(plans) - len(todo))
+    runtime.reporter.sweep_started(len(todo), len(plans) - len(todo))
     try:
-        outcomes = (executor or InProcessExecutor()).run(todo, context)
+        outcomes = (executor or InProcessExecutor()).run(todo, runtime, stop)
     finally:
-        context.reporter.sweep_finished()
-    return SweepSummary(len(plans), len(plans) - len(todo), outcomes)
+        runtime.reporter.sweep_finished()
+    return SweepSummary(len(plans), len(plans) - len(todo), outcomes, stop.signal)

@@ -19,8 +19,9 @@ them without a host synchronisation per step.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections import Counter
 from enum import Enum
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from torch import Tensor, nn
 
@@ -42,6 +43,7 @@ class Method(ABC):
             raise ValueError(f"num_tasks must be positive, but got {num_tasks}.")
         self.num_tasks = num_tasks
         self.task_weights: Tensor | None = None
+        self.events: Counter[str] = Counter()  # noteworthy steps, read and cleared every epoch
 
     def parameters(self) -> list[nn.Parameter]:
         """Learnable parameters the method owns (UW's log-variances); optimized with the model."""
@@ -55,6 +57,15 @@ class Method(ABC):
     def reset(self) -> None:
         """Forget all state accumulated during training."""
         self.task_weights = None
+        self.events.clear()
+
+    def state_dict(self) -> dict[str, Any]:
+        """The state accumulated during training, as plain tensors and numbers (for checkpoints)."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue from a :meth:`state_dict`."""
+        return None
 
     def end_epoch(self) -> None:
         """Called by the trainer after every training epoch (DWA's loss history, for one)."""

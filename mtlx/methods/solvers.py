@@ -43,6 +43,14 @@ class SolverError(RuntimeError):
     """A solver did not reach its tolerance within its iteration budget (or has no solution)."""
 
 
+class NonFiniteInputError(SolverError):
+    """The solver's input has non-finite entries: training has diverged."""
+
+
+class NoSolutionError(SolverError):
+    """The problem provably has no solution (its message says why)."""
+
+
 def _host(matrix: Tensor) -> Array:
     """A square matrix as a symmetric float64 NumPy array (one device-to-host copy)."""
     if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:

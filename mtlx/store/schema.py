@@ -2,7 +2,11 @@
 
 Typed columns for what people filter on, the full resolved config as JSON beside them (as Optuna
 and MLflow do). Metrics are stored long (run, epoch, split, metric, value) so a new metric or task
-never needs a migration.
+never needs a migration. Every epoch row says which attempt of its run wrote it, and every attempt
+(a claim: first training, resume, takeover) keeps its own provenance in ``run_attempts``.
+
+The column types work on SQLite and PostgreSQL alike: JSON is JSONB on PostgreSQL (which has an
+equality operator, unlike ``json``); strings are wide enough for every value mtlx writes.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     DateTime,
     Float,
     ForeignKey,
@@ -21,7 +26,11 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+JSONValue = JSON().with_variant(JSONB(), "postgresql")
+"""JSON on SQLite, JSONB on PostgreSQL."""
 
 
 class RunStatus(str, enum.Enum):
@@ -52,10 +61,13 @@ class Run(Base):
     lr: Mapped[float] = mapped_column(Float)
     seed: Mapped[int] = mapped_column(Integer)
     baseline_key: Mapped[str] = mapped_column(String(32))
-    config: Mapped[dict] = mapped_column(JSON)
+    config: Mapped[dict] = mapped_column(JSONValue)
 
     status: Mapped[str] = mapped_column(String(16))
+    # attempt and owner_token fence every write: a worker writes only while the row still names
+    # its attempt and token, so a worker that lost its run (taken over) can write nothing more
     attempt: Mapped[int] = mapped_column(Integer, default=1)
+    owner_token: Mapped[str | None] = mapped_column(String(32), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     started_at: Mapped[datetime] = mapped_column(DateTime)
     heartbeat_at: Mapped[datetime] = mapped_column(DateTime)
@@ -63,8 +75,14 @@ class Run(Base):
     duration_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     epochs_completed: Mapped[int] = mapped_column(Integer, default=0)
     selected_epoch: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    selection_rule: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    selection_rule: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)  # FAILED / KILLED: why
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)  # FINISHED: divergence, …
+    # the last checkpoint that is consistent with the recorded epochs, and the last epoch it holds
+    checkpoint_path: Mapped[str | None] = mapped_column(Text, nullable=True)
+    checkpoint_epoch: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    resumed_from_epoch: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    stop_requested: Mapped[str | None] = mapped_column(String(255), nullable=True)
 
     host: Mapped[str] = mapped_column(String(255))
     device: Mapped[str] = mapped_column(String(255))
@@ -72,11 +90,20 @@ class Run(Base):
     torch_version: Mapped[str] = mapped_column(String(64))
     mtlx_version: Mapped[str] = mapped_column(String(32))
     git_commit: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    data_provenance: Mapped[dict] = mapped_column(JSON)
+    # the process holding the run: on its own host, a dead one is taken over at once
+    pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    process_started: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    boot_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    worker: Mapped[dict | None] = mapped_column(JSONValue, nullable=True)
+    slurm_job_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    data_provenance: Mapped[dict] = mapped_column(JSONValue)
     # {task: {"primary": metric, "metrics": {metric: higher_is_better}}}, known once data loads
-    task_metrics: Mapped[dict] = mapped_column(JSON)
+    task_metrics: Mapped[dict] = mapped_column(JSONValue)
 
     epochs: Mapped[list[EpochMetric]] = relationship(
+        back_populates="run", cascade="all, delete-orphan", passive_deletes=True
+    )
+    attempts: Mapped[list[RunAttempt]] = relationship(
         back_populates="run", cascade="all, delete-orphan", passive_deletes=True
     )
 
@@ -94,15 +121,46 @@ class EpochMetric(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
     epoch: Mapped[int] = mapped_column(Integer)
-    split: Mapped[str] = mapped_column(String(8))
+    split: Mapped[str] = mapped_column(String(32))
     metric: Mapped[str] = mapped_column(String(128))
     value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    attempt: Mapped[int | None] = mapped_column(Integer, nullable=True)  # which attempt wrote it
 
     run: Mapped[Run] = relationship(back_populates="epochs")
 
     __table_args__ = (
         UniqueConstraint("run_id", "epoch", "split", "metric", name="uq_epoch_metric"),
     )
+
+
+class RunAttempt(Base):
+    """One claim of a run — its first training, a resume, a takeover — with its provenance."""
+
+    __tablename__ = "run_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    attempt: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(255))  # "new", "retry FAILED", "resume KILLED", …
+    status: Mapped[str] = mapped_column(String(16))  # the status this attempt ended with
+    started_at: Mapped[datetime] = mapped_column(DateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    resumed_from_epoch: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    epochs_completed: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    device: Mapped[str] = mapped_column(String(255))
+    python_version: Mapped[str] = mapped_column(String(32))
+    torch_version: Mapped[str] = mapped_column(String(64))
+    mtlx_version: Mapped[str] = mapped_column(String(32))
+    git_commit: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    worker: Mapped[dict | None] = mapped_column(JSONValue, nullable=True)
+    slurm_job_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    run: Mapped[Run] = relationship(back_populates="attempts")
+
+    __table_args__ = (UniqueConstraint("run_id", "attempt", name="uq_run_attempt"),)
 
 
 class Baseline(Base):
@@ -115,14 +173,14 @@ class Baseline(Base):
     dataset: Mapped[str] = mapped_column(String(64))
     network: Mapped[str] = mapped_column(String(64))
     task: Mapped[str] = mapped_column(String(128))
-    split: Mapped[str] = mapped_column(String(8))
+    split: Mapped[str] = mapped_column(String(32))
     metric: Mapped[str] = mapped_column(String(128))
     value: Mapped[float] = mapped_column(Float)
     std: Mapped[float | None] = mapped_column(Float, nullable=True)
     seeds: Mapped[int] = mapped_column(Integer)
     lr: Mapped[float | None] = mapped_column(Float, nullable=True)
     source: Mapped[str] = mapped_column(String(64))  # "stl-baseline" or an import's description
-    source_run_keys: Mapped[list] = mapped_column(JSON)
+    source_run_keys: Mapped[list] = mapped_column(JSONValue)
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
     __table_args__ = (

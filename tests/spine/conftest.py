@@ -23,6 +23,7 @@ from typer.testing import CliRunner, Result
 
 import mtlx.provenance
 from mtlx.cli import app
+from mtlx.dispatch.runtime import WorkerConfig, WorkerRuntime
 from mtlx.methods import METHODS, LossWeighting
 from mtlx.spec import ExperimentSpec, load_spec
 
@@ -56,6 +57,13 @@ class Spine:
         """The same as command-line flags (``--set …``, ``--epochs``, ``--device cpu``)."""
         sets = [flag for value in TINY_OVERRIDES for flag in ("--set", value)]
         return [*sets, "--epochs", str(epochs), "--device", "cpu"]
+
+    @staticmethod
+    def runtime(database: Path | str, **options: object) -> WorkerRuntime:
+        """A worker of this process on the SQLite file ``database`` (checkpoints beside it), on
+        the CPU; ``options`` override :class:`WorkerConfig` fields (``keep``, ``heartbeat_s``…)."""
+        config = WorkerConfig.create(str(database), "cpu", **options)
+        return WorkerRuntime(config)
 
     def invoke(self, *args: str) -> Result:
         """``mtlx *args`` in this process; ``output`` is stdout and stderr together."""

@@ -5,13 +5,14 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import mtlx.engine.trainer as trainer
 from mtlx.data import build_dataset
 from mtlx.dispatch.plan import RunPlan
 from mtlx.dispatch.sweep import run_sweep
-from mtlx.dispatch.worker import RunContext, selection_rule
+from mtlx.dispatch.worker import selection_rule
 from mtlx.engine.trainer import EpochResult, SelectionRule, train
 from mtlx.store.database import open_database
 from mtlx.store.runs import RunStore
@@ -113,8 +114,8 @@ def test_model_selection_never_reads_test(spine, data, monkeypatch) -> None:
     real_evaluate = trainer.evaluate
     test_calls = []
 
-    def poisoned(network, tasks, loader, device):
-        metrics = real_evaluate(network, tasks, loader, device)
+    def poisoned(network, tasks, loader, device, *args):
+        metrics = real_evaluate(network, tasks, loader, device, *args)
         if loader.dataset is data.test:
             test_calls.append(1)
             good = len(test_calls) == lure
@@ -131,8 +132,8 @@ def test_model_selection_never_reads_test(spine, data, monkeypatch) -> None:
     assert poisoned_outcome.selected_epoch == clean.selected_epoch
     assert [r.metrics["val"] for r in poisoned_results] == [r.metrics["val"] for r in clean_results]
 
-    def nan_test(network, tasks, loader, device):
-        metrics = real_evaluate(network, tasks, loader, device)
+    def nan_test(network, tasks, loader, device, *args):
+        metrics = real_evaluate(network, tasks, loader, device, *args)
         return {k: math.nan for k in metrics} if loader.dataset is data.test else metrics
 
     monkeypatch.setattr(trainer, "evaluate", nan_test)
@@ -202,22 +203,26 @@ def test_selection_rule_is_val_delta_m_only_with_a_baseline_for_the_runs_setup(
     assert rule.score(metrics) == pytest.approx(2.5)
     assert rule.score({**metrics, "left.loss": 99.0}) == pytest.approx(2.5)  # loss is not ΔM
 
+    # single-task baselines stop on their validation loss (the seed paper, A3.2), never ΔM
     stl = tiny_config(spine, method="stl", overrides=["tasks=[right]"])
     stl_rule = selection_rule(stl, [data.task("right")], store)
-    assert stl_rule.name == "val_right.acc"
-    assert stl_rule.score({"right.acc": 0.7}) < stl_rule.score({"right.acc": 0.6})
+    assert stl_rule.name == "val_loss"
+    better_metric_worse_loss = {"right.acc": 0.9, "right.loss": 2.0}
+    assert stl_rule.score(better_metric_worse_loss) > stl_rule.score(
+        {"right.acc": 0.1, "right.loss": 1.0}
+    )
 
 
 def test_runs_record_the_rule_and_epoch_they_were_selected_by(spine, isolated: Path) -> None:
-    store = RunStore(open_database(str(isolated / "results.sqlite")))
-    context = RunContext(store=store, device="cpu")
+    runtime = spine.runtime(isolated / "results.sqlite")
+    store = runtime.store
     before = tiny_config(spine, epochs=3, seed=0)
-    run_sweep([RunPlan(before, "multimnist")], context)
+    run_sweep([RunPlan(before, "multimnist")], runtime)
 
     store.save_baselines(baseline_rows(before.baseline_key, "val", 0.2, 0.2))
     after = tiny_config(spine, epochs=3, seed=1)
     diverging = tiny_config(spine, epochs=3, optimizer="sgd", lr=1e8)
-    run_sweep([RunPlan(after, "multimnist"), RunPlan(diverging, "multimnist")], context)
+    run_sweep([RunPlan(after, "multimnist"), RunPlan(diverging, "multimnist")], runtime)
 
     runs = store.runs_frame().set_index("run_key")
     assert runs.loc[before.run_key, "selection_rule"] == "val_loss"
@@ -238,5 +243,6 @@ def test_runs_record_the_rule_and_epoch_they_were_selected_by(spine, isolated: P
         assert set(history["split"]) == {"train", "val", "test"}
 
     assert runs.loc[diverging.run_key, "status"] == "FINISHED"
-    assert "diverged" in runs.loc[diverging.run_key, "error"]
+    assert "diverged" in runs.loc[diverging.run_key, "note"]
+    assert pd.isna(runs.loc[diverging.run_key, "error"])
     assert runs.loc[diverging.run_key, "epochs_completed"] < 3

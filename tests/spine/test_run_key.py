@@ -97,7 +97,7 @@ def test_key_does_not_depend_on_device_database_or_data_root(spine, isolated: Pa
     for where in (
         ["--device", "cpu", "--db", str(isolated / "a.sqlite"), "--data-root", "/data/a"],
         ["--device", "cuda:3", "--db", "sqlite:////elsewhere/b.sqlite", "--jacobian", "batched"],
-        ["--num-workers", "4"],
+        ["--loader-workers", "4"],
     ):
         assert planned_keys(spine, *base, *where) == reference
     # the hashed config holds no path, device or worker count at all

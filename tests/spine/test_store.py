@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import os
+import socket
 import sqlite3
 import threading
 import time
@@ -15,18 +17,19 @@ from sqlalchemy.exc import OperationalError
 
 from mtlx.dispatch.plan import RunPlan
 from mtlx.dispatch.sweep import run_sweep
-from mtlx.dispatch.worker import RunContext
 from mtlx.provenance import provenance
 from mtlx.store.database import (
     SQLITE_BUSY_TIMEOUT_MS,
     SchemaVersionError,
+    StoreError,
     current_revision,
     head_revision,
     open_database,
     upgrade_database,
     with_retry,
 )
-from mtlx.store.runs import RunStore, utcnow
+from mtlx.store.entities import Holder
+from mtlx.store.runs import RunLostError, RunStore, utcnow
 from mtlx.store.schema import Base, EpochMetric, Run, RunStatus
 
 
@@ -45,6 +48,11 @@ def cpu_provenance() -> dict:
     return provenance("cpu")
 
 
+def elsewhere() -> Holder:
+    """A worker on another host: only its heartbeat's age tells whether it is gone."""
+    return Holder(host="elsewhere", pid=4121, process_started=1, boot_id="another-boot")
+
+
 def epoch_rows(store: RunStore, run_id: int) -> int:
     with store.sessions() as session:
         return session.scalar(
@@ -57,6 +65,10 @@ def epoch_rows(store: RunStore, run_id: int) -> int:
 
 def test_new_database_is_created_at_the_latest_schema_and_stamped(isolated: Path) -> None:
     path = isolated / "new" / "results.sqlite"
+    with pytest.raises(StoreError, match=r"the folder .*new does not exist"):
+        open_database(str(path))  # a typo in --db must not create folders and retrain everything
+    assert not path.parent.exists()
+    path.parent.mkdir()
     engine = open_database(str(path))
     assert path.is_file()
     assert current_revision(engine) == head_revision()
@@ -64,7 +76,7 @@ def test_new_database_is_created_at_the_latest_schema_and_stamped(isolated: Path
         (version,) = connection.execute("SELECT version_num FROM alembic_version").fetchone()
         tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
     assert version == head_revision()
-    assert {"runs", "epoch_metrics", "baselines", "alembic_version"} <= tables
+    assert {"runs", "epoch_metrics", "baselines", "run_attempts", "alembic_version"} <= tables
     # opening it again is a no-op, not a second creation
     assert current_revision(open_database(str(path))) == head_revision()
 
@@ -74,10 +86,11 @@ def schema_of(url: str) -> dict:
     described = {}
     for table in sorted(set(inspector.get_table_names()) - {"alembic_version"}):
         described[table] = {
-            "columns": [
+            # a migration appends the columns it adds: compare columns, not their order
+            "columns": sorted(
                 (c["name"], str(c["type"]), c["nullable"], c.get("primary_key"))
                 for c in inspector.get_columns(table)
-            ],
+            ),
             "primary_key": inspector.get_pk_constraint(table)["constrained_columns"],
             "indexes": sorted(
                 (i["name"], tuple(i["column_names"]), bool(i["unique"]))
@@ -109,7 +122,7 @@ def test_migrations_build_the_same_schema_as_the_models(isolated: Path) -> None:
     Base.metadata.create_all(create_engine(f"sqlite:///{created}"))
 
     migrated_schema = schema_of(f"sqlite:///{migrated}")
-    assert set(migrated_schema) == {"runs", "epoch_metrics", "baselines"}
+    assert set(migrated_schema) == {"runs", "epoch_metrics", "baselines", "run_attempts"}
     assert migrated_schema == schema_of(f"sqlite:///{created}")
     # and a migrated database is accepted as it is
     assert current_revision(open_database(str(migrated), create=False)) == head_revision()
@@ -195,35 +208,41 @@ def test_a_writer_waits_for_another_instead_of_failing(isolated: Path, config) -
     assert waited >= 0.2  # it blocked on the lock, then went through
 
 
-def test_with_retry_retries_only_a_locked_database() -> None:
+def test_with_retry_retries_only_a_busy_database(isolated: Path) -> None:
+    path = isolated / "busy.sqlite"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("CREATE TABLE t (x INTEGER)")
+    holder.execute("BEGIN IMMEDIATE")  # holds the write lock
+    impatient = create_engine(f"sqlite:///{path}", connect_args={"timeout": 0})
     calls = []
 
-    def flaky() -> str:
+    def write() -> None:
         calls.append(1)
-        if len(calls) < 3:
-            raise OperationalError("INSERT", {}, Exception("database is locked"))
-        return "done"
+        if len(calls) == 3:
+            holder.execute("COMMIT")  # the lock goes away while the writer backs off
+        with impatient.begin() as connection:
+            connection.exec_driver_sql("INSERT INTO t VALUES (1)")
 
-    assert with_retry(flaky, base_delay=0.001) == "done"
-    assert len(calls) == 3
+    with_retry(write, base_delay=0.001)
+    assert len(calls) == 3  # two real SQLITE_BUSY errors (told by code, not message), then through
+
+    calls.clear()
 
     def broken() -> None:
         calls.append(1)
-        raise OperationalError("SELECT", {}, Exception("no such table: runs"))
+        with impatient.begin() as connection:
+            connection.exec_driver_sql("SELECT * FROM no_such_table")
 
-    calls.clear()
     with pytest.raises(OperationalError, match="no such table"):
         with_retry(broken, base_delay=0.001)
-    assert len(calls) == 1
+    assert len(calls) == 1  # not transient: raised at once
 
-    def always_locked() -> None:
-        calls.append(1)
-        raise OperationalError("INSERT", {}, Exception("database is locked"))
-
+    holder.execute("BEGIN IMMEDIATE")
     calls.clear()
     with pytest.raises(OperationalError, match="locked"):
-        with_retry(always_locked, attempts=3, base_delay=0.001)
-    assert len(calls) == 3
+        with_retry(write, attempts=2, base_delay=0.001)
+    assert len(calls) == 2
+    holder.execute("COMMIT")
 
 
 # ---- lifecycle -------------------------------------------------------------------------------
@@ -251,21 +270,23 @@ def test_claim_records_a_new_run_with_its_identity(store: RunStore, config) -> N
 
 def test_claim_of_a_running_run_with_a_fresh_heartbeat_is_refused(store: RunStore, config) -> None:
     first = store.claim(config, "multimnist", cpu_provenance())
-    store.record_epoch(first.run_id, 1, {"val": {"left.acc": 0.5}})
+    store.record_epoch(first.lease, 1, {"val": {"left.acc": 0.5}})
     second = store.claim(config, "multimnist", cpu_provenance())
     assert second.run_id is None
-    assert second.reason == "running elsewhere"
+    # this process holds it and is alive: skipped, saying where and how fresh
+    assert second.reason.startswith(f"running on host {socket.gethostname()} pid {os.getpid()}")
+    assert "heartbeat 0 s ago" in second.reason
     run = store.run(first.run_id)
     assert (run.status, run.attempt) == ("RUNNING", 1)
     assert epoch_rows(store, first.run_id) == 1
 
 
 def test_claim_takes_over_a_stale_running_run(store: RunStore, config) -> None:
-    first = store.claim(config, "multimnist", cpu_provenance())
+    first = store.claim(config, "multimnist", cpu_provenance(), elsewhere())
     store.record_epoch(
-        first.run_id, 1, {"train": {"left.loss": 1.0}, "val": {"left.acc": 0.5, "left.loss": 2.0}}
+        first.lease, 1, {"train": {"left.loss": 1.0}, "val": {"left.acc": 0.5, "left.loss": 2.0}}
     )
-    store.record_epoch(first.run_id, 2, {"val": {"left.acc": 0.6}})
+    store.record_epoch(first.lease, 2, {"val": {"left.acc": 0.6}})
     assert epoch_rows(store, first.run_id) == 4
     with store.sessions() as session, session.begin():
         stale = utcnow() - store.stale_after - timedelta(minutes=1)
@@ -273,7 +294,7 @@ def test_claim_takes_over_a_stale_running_run(store: RunStore, config) -> None:
 
     takeover = store.claim(config, "multimnist", cpu_provenance())
     assert takeover.run_id == first.run_id
-    assert takeover.reason == "retry stale RUNNING"
+    assert takeover.reason.startswith("take over stale RUNNING (heartbeat 11 min ago")
     run = store.run(first.run_id)
     assert run.status == "RUNNING"
     assert run.attempt == 2
@@ -281,29 +302,40 @@ def test_claim_takes_over_a_stale_running_run(store: RunStore, config) -> None:
     assert run.heartbeat_at > stale
     assert epoch_rows(store, first.run_id) == 0
     # the retried run can record its epoch 1 again (no unique-constraint clash with the old one)
-    store.record_epoch(first.run_id, 1, {"val": {"left.acc": 0.7}})
+    store.record_epoch(takeover.lease, 1, {"val": {"left.acc": 0.7}})
+    assert epoch_rows(store, first.run_id) == 1
+    # and the worker that lost it can write nothing more
+    with pytest.raises(RunLostError, match="was taken over"):
+        store.record_epoch(first.lease, 3, {"val": {"left.acc": 0.9}})
+    with pytest.raises(RunLostError):
+        store.heartbeat(first.lease)
     assert epoch_rows(store, first.run_id) == 1
 
 
 def test_heartbeat_keeps_a_run_from_going_stale(store: RunStore, config) -> None:
-    first = store.claim(config, "multimnist", cpu_provenance())
+    first = store.claim(config, "multimnist", cpu_provenance(), elsewhere())
     with store.sessions() as session, session.begin():
         old = utcnow() - store.stale_after - timedelta(minutes=1)
         session.execute(update(Run).where(Run.id == first.run_id).values(heartbeat_at=old))
-    store.heartbeat(first.run_id)
-    assert store.claim(config, "multimnist", cpu_provenance()).reason == "running elsewhere"
+    store.heartbeat(first.lease)
+    assert store.claim(config, "multimnist", cpu_provenance()).reason.startswith(
+        "running on host elsewhere"
+    )
 
 
 def test_finished_runs_are_not_claimed_and_failed_ones_are_retried(store: RunStore, spine) -> None:
     spec = spine.spec()
     done = spec.run_config(spec.tasks, "ew", "adam", 1e-3, 0)
     broken = spec.run_config(spec.tasks, "ew", "adam", 1e-3, 1)
-    done_id = store.claim(done, "multimnist", cpu_provenance()).run_id
-    store.record_epoch(done_id, 1, {"val": {"left.acc": 0.5}})
-    store.finish(done_id, 1, "val_loss")
-    broken_id = store.claim(broken, "multimnist", cpu_provenance()).run_id
+    done_claim = store.claim(done, "multimnist", cpu_provenance())
+    done_id = done_claim.run_id
+    store.record_epoch(done_claim.lease, 1, {"val": {"left.acc": 0.5}})
+    store.finish(done_claim.lease, 1, "val_loss")
+    broken_claim = store.claim(broken, "multimnist", cpu_provenance())
+    broken_id = broken_claim.run_id
     store.fail(
-        broken_id, "Traceback (most recent call last):\n" + "x" * 20000 + "\nValueError: boom"
+        broken_claim.lease,
+        "Traceback (most recent call last):\n" + "x" * 20000 + "\nValueError: boom",
     )
 
     finished = store.run(done_id)
@@ -332,8 +364,9 @@ def test_finished_runs_are_not_claimed_and_failed_ones_are_retried(store: RunSto
 
 
 def test_non_finite_metrics_are_stored_as_null(store: RunStore, config) -> None:
-    run_id = store.claim(config, "multimnist", cpu_provenance()).run_id
-    store.record_epoch(run_id, 1, {"train": {"left.loss": math.nan, "right.loss": math.inf}})
+    claim = store.claim(config, "multimnist", cpu_provenance())
+    run_id = claim.run_id
+    store.record_epoch(claim.lease, 1, {"train": {"left.loss": math.nan, "right.loss": math.inf}})
     with store.sessions() as session:
         values = session.scalars(select(EpochMetric.value).where(EpochMetric.run_id == run_id))
         assert list(values) == [None, None]
@@ -345,13 +378,13 @@ def test_interrupted_run_is_recorded_killed_and_retried_later(
     bomb = register_bomb(KeyboardInterrupt)
     spec = spine.spec("training.batch_size=128")  # two steps per epoch: the bomb goes off
     config = spec.run_config(spec.tasks, bomb, "adam", 1e-3, 0)
-    store = RunStore(open_database(str(isolated / "results.sqlite")))
-    context = RunContext(store=store, device="cpu")
+    context = spine.runtime(isolated / "results.sqlite")
+    store = context.store
     with pytest.raises(KeyboardInterrupt):
         run_sweep([RunPlan(config, spec.name)], context)
     (run,) = store.runs_frame().to_dict("records")
     assert run["status"] == "KILLED"
-    assert "KeyboardInterrupt" in run["error"]
+    assert run["error"] == "interrupted (KeyboardInterrupt)"
     assert run["finished_at"] is not None
 
     with pytest.raises(KeyboardInterrupt):
@@ -361,8 +394,8 @@ def test_interrupted_run_is_recorded_killed_and_retried_later(
 
 
 def test_database_is_a_real_file_readable_without_mtlx(store: RunStore, config) -> None:
-    run_id = store.claim(config, "multimnist", cpu_provenance()).run_id
-    store.record_epoch(run_id, 1, {"test": {"left.acc": 0.25}})
+    claim = store.claim(config, "multimnist", cpu_provenance())
+    store.record_epoch(claim.lease, 1, {"test": {"left.acc": 0.25}})
     url = str(store.engine.url)
     with create_engine(url).connect() as connection:
         rows = connection.execute(

@@ -9,7 +9,6 @@ from sqlalchemy import func, select
 
 from mtlx.dispatch.plan import RunPlan
 from mtlx.dispatch.sweep import run_sweep
-from mtlx.dispatch.worker import RunContext
 from mtlx.store.database import open_database
 from mtlx.store.runs import RunStore
 from mtlx.store.schema import EpochMetric
@@ -64,8 +63,8 @@ def test_a_failing_run_is_recorded_and_the_rest_finish(
         for config in spec.expand(spec.tasks, [bomb, "ew"], ["adam"], [1e-3], [0])
     ]
     bomb_key, ew_key = (plan.run_key for plan in plans)
-    store = RunStore(open_database(str(isolated / "results.sqlite")))
-    context = RunContext(store=store, device="cpu")
+    context = spine.runtime(isolated / "results.sqlite")
+    store = context.store
 
     summary = run_sweep(plans, context)
     assert summary.counts() == {"FAILED": 1, "FINISHED": 1}
