@@ -16,14 +16,17 @@ it skips when this machine cannot run the server, and fails under ``MTLX_REQUIRE
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
 from servers.postgresql import PostgresqlServer, start_postgresql
 from servers.requirement import ServerUnavailableError, unavailable
 from servers.slurm import SlurmCluster, start_slurm_cluster
+
+T = TypeVar("T")
 
 # Each fixture that starts a server, and the marker its tests carry.
 SERVER_MARKERS = {
@@ -41,12 +44,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 item.add_marker(marker)
 
 
+def start_or_skip(start: Callable[[], T], server: str) -> T:
+    """``start()``, or skip (fail, when servers are required) if this machine cannot run it."""
+    try:
+        return start()
+    except ServerUnavailableError as missing:
+        reason = f"{server}: {missing}"
+    unavailable(reason)  # outside the except: the report shows one line, not a chain
+
+
 @pytest.fixture(scope="session")
 def postgresql_server() -> Iterator[PostgresqlServer]:
-    try:
-        server = start_postgresql()
-    except ServerUnavailableError as missing:
-        unavailable(f"PostgreSQL: {missing}")
+    server = start_or_skip(start_postgresql, "PostgreSQL")
     try:
         yield server
     finally:
@@ -70,10 +79,7 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture(scope="session")
 def slurm_cluster_session() -> Iterator[SlurmCluster]:
-    try:
-        cluster = start_slurm_cluster()
-    except ServerUnavailableError as missing:
-        unavailable(f"Slurm: {missing}")
+    cluster = start_or_skip(start_slurm_cluster, "Slurm")
     try:
         yield cluster
     finally:
