@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import random
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -135,7 +136,7 @@ def schema_mismatch(url: str, revision: str | None, head: str) -> str:
 # ---- engines ---------------------------------------------------------------------------------
 
 
-def _configure_sqlite(engine: Engine, read_only: bool) -> None:
+def _configure_sqlite(engine: Engine, read_only: bool, foreign_keys: bool = True) -> None:
     @event.listens_for(engine, "connect")
     def set_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
         # Let SQLAlchemy, not the driver, open transactions (so BEGIN IMMEDIATE is ours to issue).
@@ -145,7 +146,7 @@ def _configure_sqlite(engine: Engine, read_only: bool) -> None:
         if read_only:
             cursor.execute("PRAGMA query_only=ON")
         else:
-            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
             cursor.execute("PRAGMA synchronous=NORMAL")  # with WAL, a commit survives a crash
         cursor.close()
 
@@ -157,7 +158,7 @@ def _configure_sqlite(engine: Engine, read_only: bool) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
 
-def _sqlite_engine(path: Path, read_only: bool) -> Engine:
+def _sqlite_engine(path: Path, read_only: bool, foreign_keys: bool = True) -> Engine:
     if read_only:
         # A file whose folder and file nobody here may write (read-only media) has no writer to
         # coordinate with: read it as immutable, which needs no -shm file beside it.
@@ -167,15 +168,19 @@ def _sqlite_engine(path: Path, read_only: bool) -> Engine:
     else:
         url = f"sqlite:///{path}"
     engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
-    _configure_sqlite(engine, read_only)
+    _configure_sqlite(engine, read_only, foreign_keys)
     return engine
 
 
-def make_engine(url: str, read_only: bool = False) -> Engine:
-    """An engine on ``url``; a user-fixable problem with the URL or driver is a StoreError."""
+def make_engine(url: str, read_only: bool = False, foreign_keys: bool = True) -> Engine:
+    """An engine on ``url``; a user-fixable problem with the URL or driver is a StoreError.
+
+    ``foreign_keys=False`` is for migrations only: SQLite alters a table by copying it and
+    dropping the old one, which, with foreign keys enforced, would cascade-delete its children.
+    """
     path = sqlite_path(url)
     if path is not None:
-        return _sqlite_engine(path, read_only)
+        return _sqlite_engine(path, read_only, foreign_keys)
     if url.startswith("sqlite"):  # in-memory
         engine = create_engine(url)
         _configure_sqlite(engine, read_only)
@@ -336,7 +341,7 @@ def upgrade_database(db: str | None = None) -> tuple[str | None, str]:
     path = sqlite_path(url)
     if path is not None:
         _check_sqlite_file(path, create=True)
-    engine = make_engine(url)
+    engine = make_engine(url, foreign_keys=False)
     try:
         before = current_revision(engine)
         if before is None and set(inspect(engine).get_table_names()) - {"alembic_version"}:
@@ -375,7 +380,7 @@ def with_retry(
     for attempt in range(attempts):
         try:
             return operation()
-        except DBAPIError as error:
+        except (DBAPIError, sqlite3.OperationalError) as error:  # the latter: raw connections
             if not checker.is_retryable(error) or attempt == attempts - 1:
                 raise
         time.sleep(min(base_delay * 2**attempt, 2.0) * (1 + random.random()))

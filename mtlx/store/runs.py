@@ -208,7 +208,7 @@ class RunStore:
                 update(RunAttempt)
                 .where(RunAttempt.run_id == run.id, RunAttempt.attempt == run.attempt)
                 .where(RunAttempt.ended_at.is_(None))
-                .values(ended_at=now, status=f"{run.status} (taken over)"[:16])
+                .values(ended_at=now, status="TAKEN OVER")
             )
             if resume:
                 reason += f" from epoch {resume.epoch}"

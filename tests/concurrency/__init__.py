@@ -1,0 +1,1 @@
+"""What the concurrency tests run in separate processes (spawned: importable by name)."""
