@@ -217,4 +217,4 @@ def test_the_whole_table_matches_the_papers_robust_cells() -> None:
         assert lookup[("adam", "ew", lr)] == expected
     assert lookup[("adam", "ew", 0.001)] is None
     assert all(lookup[("gd", "pcgrad", lr)] is None for lr in (10.0, 1.0, 0.1))
-    assert matches_paper(cells).sum() >= 30
+    assert matches_paper(cells).sum() >= 34  # README: which cells match, and why others cannot
