@@ -23,6 +23,7 @@ from collections import Counter
 from enum import Enum
 from typing import Any, ClassVar
 
+import torch
 from torch import Tensor, nn
 
 
@@ -119,3 +120,16 @@ class GramianWeighting(GradientAggregator):
         weights = self.weights(jacobian @ jacobian.T)
         self.task_weights = weights.detach()
         return weights @ jacobian
+
+    def batch_weights(self, gramians: Tensor) -> Tensor:
+        """The weights of many independent problems at once: (…, T, T) Gramians → (…, T).
+
+        One :meth:`weights` call per Gramian here; methods with a closed form vectorise it (the
+        toy task of :mod:`mtlx.studies.toy` steps hundreds of 2-task problems together). Leaves
+        ``task_weights`` alone: a batch is not a training step.
+        """
+        t = gramians.shape[-1]
+        flat = gramians.reshape(-1, t, t)
+        if flat.shape[0] == 0:
+            return gramians.new_zeros(gramians.shape[:-1])
+        return torch.stack([self.weights(g) for g in flat]).reshape(gramians.shape[:-1])

@@ -40,19 +40,26 @@ class CAGrad(GramianWeighting):
         self.rescale = rescale
 
     def weights(self, gramian: Tensor) -> Tensor:
-        # all on the host, as the solver: one copy of the T × T Gramian off the device
-        t = gramian.shape[0]
+        # all on the host, as the solver: one copy of the T × T Gramian off the device; written
+        # for a stack (…, T, T) too, which the solver's closed form takes at T = 2
+        t = gramian.shape[-1]
         g = gramian.detach().to(device="cpu", dtype=torch.float64)
         ones = torch.ones(t, dtype=g.dtype)
         if self.c == 0:
-            combination = ones
+            combination = ones.expand(g.shape[:-1])
         else:
             w = cagrad_weights(g, self.c)
-            mean_norm = torch.sqrt((ones @ g @ ones).clamp_min(0.0)) / t
-            w_norm = torch.sqrt((w @ g @ w).clamp_min(0.0))
+            mean_norm = torch.sqrt((g @ ones @ ones).clamp_min(0.0)) / t
+            w_norm = torch.sqrt(((w[..., None, :] @ g @ w[..., :, None])[..., 0, 0]).clamp_min(0.0))
             # g_w = 0 (only where the origin is in the hull): d = g₀, as the primal allows
-            vanishing = w_norm <= 1e-12 * g.diagonal().max().clamp_min(0.0).sqrt()
-            step = 0.0 if vanishing else self.c * mean_norm / w_norm
-            combination = ones + t * step * w  # T·(1/T + step·w): T·d in weights
+            largest = g.diagonal(dim1=-2, dim2=-1).amax(dim=-1).clamp_min(0.0).sqrt()
+            vanishing = w_norm <= 1e-12 * largest
+            step = torch.where(vanishing, 0.0, self.c * mean_norm / w_norm)
+            combination = ones + t * step[..., None] * w  # T·(1/T + step·w): T·d in weights
         divisor = {"1+c^2": 1 + self.c**2, "1+c": 1 + self.c, "none": 1.0}[self.rescale]
         return (combination / divisor).to(device=gramian.device, dtype=gramian.dtype)
+
+    def batch_weights(self, gramians: Tensor) -> Tensor:
+        if gramians.shape[-1] > 2:
+            return super().batch_weights(gramians)
+        return self.weights(gramians)

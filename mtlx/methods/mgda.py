@@ -42,20 +42,27 @@ class MGDA(GramianWeighting):
     def normalizers(self, gramian: Tensor, losses: Tensor | None) -> Tensor:
         """nₜ for each task (ones for ``none``); zero norms or losses are left unscaled."""
         if self.normalization == "none":
-            return torch.ones(gramian.shape[0], dtype=gramian.dtype, device=gramian.device)
+            return torch.ones(gramian.shape[:-1], dtype=gramian.dtype, device=gramian.device)
         if self.normalization == "l2":
-            scale = gramian.diagonal().clamp_min(0.0).sqrt()
+            scale = gramian.diagonal(dim1=-2, dim2=-1).clamp_min(0.0).sqrt()
         elif losses is None:
             raise ValueError(f"normalization {self.normalization!r} needs the task losses")
         elif self.normalization == "loss":
             scale = losses.to(gramian.dtype)
         else:
-            scale = losses.to(gramian.dtype) * gramian.diagonal().clamp_min(0.0).sqrt()
+            norms = gramian.diagonal(dim1=-2, dim2=-1).clamp_min(0.0).sqrt()
+            scale = losses.to(gramian.dtype) * norms
         return torch.where(scale > 0, scale, torch.ones_like(scale))
 
     def weights(self, gramian: Tensor, losses: Tensor | None = None) -> Tensor:
         normalizers = self.normalizers(gramian, losses)
-        return min_norm_weights(gramian / torch.outer(normalizers, normalizers))
+        return min_norm_weights(gramian / (normalizers[..., :, None] * normalizers[..., None, :]))
+
+    def batch_weights(self, gramians: Tensor) -> Tensor:
+        # T ≤ 2: the solver's closed form takes the whole stack at once
+        if gramians.shape[-1] > 2:
+            return super().batch_weights(gramians)
+        return self.weights(gramians)
 
     def aggregate(self, jacobian: Tensor, losses: Tensor) -> Tensor:
         weights = self.weights(jacobian @ jacobian.T, losses)

@@ -22,32 +22,39 @@ from mtlx.methods.base import GramianWeighting
 from mtlx.methods.registry import METHODS
 
 
-def random_task_orders(num_tasks: int, device: torch.device) -> Tensor:
-    """One random permutation of the tasks per task (row i: the order in which i is projected)."""
-    return torch.rand((num_tasks, num_tasks), device=device).argsort(dim=1)
+def random_task_orders(
+    num_tasks: int, device: torch.device, batch_shape: tuple[int, ...] = ()
+) -> Tensor:
+    """One random permutation of the tasks per task (row i: the order in which i is projected);
+    ``batch_shape``: one independent draw per problem of a batch."""
+    return torch.rand((*batch_shape, num_tasks, num_tasks), device=device).argsort(dim=-1)
 
 
 def pcgrad_coefficients(gramian: Tensor, orders: Tensor) -> Tensor:
     """C (T × T, float64): row i holds the coefficients of g_iᴾᶜ on the original gradients.
 
-    ``orders`` (T × k, k ≤ T): row i lists the tasks g_i is projected against, in order.
+    ``orders`` (T × k, k ≤ T): row i lists the tasks g_i is projected against, in order. Both may
+    carry the same leading batch dimensions (…, T, T) and (…, T, k): one C per problem.
     """
     g = gramian.detach().to(torch.float64)
-    t = g.shape[0]
-    coefficients = torch.eye(t, dtype=g.dtype, device=g.device)
-    rows = torch.arange(t, device=g.device)
-    for k in range(orders.shape[1]):
-        partner = orders[:, k]
-        dots = (coefficients @ g)[rows, partner]  # g_iᴾᶜ · g_partner(i)
-        norms2 = g[partner, partner]
+    t = g.shape[-1]
+    coefficients = torch.eye(t, dtype=g.dtype, device=g.device).expand(g.shape).clone()
+    squared_norms = g.diagonal(dim1=-2, dim2=-1)
+    for k in range(orders.shape[-1]):
+        partner = orders[..., k : k + 1]  # (…, T, 1): the task row i is projected against now
+        dots = (coefficients @ g).gather(-1, partner)  # g_iᴾᶜ · g_partner(i)
+        norms2 = squared_norms.gather(-1, partner[..., 0])[..., None]
         conflict = (dots < 0) & (norms2 > 0)
         scale = torch.where(conflict, dots / torch.where(conflict, norms2, 1.0), 0.0)
-        coefficients = coefficients.index_put((rows, partner), -scale, accumulate=True)
+        coefficients = coefficients.scatter_add(-1, partner, -scale)
     return coefficients
 
 
 @METHODS.register("pcgrad")
 class PCGrad(GramianWeighting):
     def weights(self, gramian: Tensor) -> Tensor:
-        orders = random_task_orders(gramian.shape[0], gramian.device)
-        return pcgrad_coefficients(gramian, orders).sum(dim=0).to(gramian.dtype)
+        orders = random_task_orders(gramian.shape[-1], gramian.device, gramian.shape[:-2])
+        return pcgrad_coefficients(gramian, orders).sum(dim=-2).to(gramian.dtype)
+
+    def batch_weights(self, gramians: Tensor) -> Tensor:
+        return self.weights(gramians)  # written for a stack of Gramians

@@ -51,23 +51,37 @@ class NoSolutionError(SolverError):
     """The problem provably has no solution (its message says why)."""
 
 
-def _host(matrix: Tensor) -> Array:
-    """A square matrix as a symmetric float64 NumPy array (one device-to-host copy)."""
-    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
-        raise ValueError(f"gramian must be a square matrix, but got shape {tuple(matrix.shape)}.")
+def _host(matrix: Tensor, batched: bool = False) -> Array:
+    """A square matrix as a symmetric float64 NumPy array (one device-to-host copy).
+
+    ``batched``: a stack (…, T, T) of independent square matrices is accepted too.
+    """
+    square = matrix.ndim >= 2 and matrix.shape[-1] == matrix.shape[-2]
+    if not square or (matrix.ndim != 2 and not batched):
+        expected = "a stack of square matrices" if batched else "a square matrix"
+        raise ValueError(f"gramian must be {expected}, but got shape {tuple(matrix.shape)}.")
     g = matrix.detach().to(device="cpu", dtype=torch.float64).numpy()
-    return 0.5 * (g + g.T)
+    return 0.5 * (g + np.swapaxes(g, -1, -2))
 
 
 def _scaled(g: Array) -> Array:
-    """``g`` scaled to a unit largest diagonal (unchanged if that is not positive)."""
-    scale = g.diagonal().max()
-    return g / scale if scale > 0 else g
+    """``g`` scaled to a unit largest diagonal (unchanged if that is not positive), per matrix."""
+    scale = np.diagonal(g, axis1=-2, axis2=-1).max(axis=-1)[..., None, None]
+    return np.where(scale > 0, g / np.where(scale > 0, scale, 1.0), g)
 
 
 def _like(weights: Array, reference: Tensor) -> Tensor:
     """Host weights as a tensor on ``reference``'s device and dtype."""
     return torch.from_numpy(weights).to(device=reference.device, dtype=reference.dtype)
+
+
+def _check_closed_form_batch(g: Array, solver: str) -> None:
+    """A stack of Gramians is only accepted where the solver has a closed form (T ≤ 2)."""
+    if g.ndim > 2 and g.shape[-1] > 2:
+        raise ValueError(
+            f"the {solver} solver takes a stack of Gramians only for T ≤ 2 (its closed form), "
+            f"but got shape {g.shape}; solve each Gramian on its own."
+        )
 
 
 def _best_step(changes: Array, steps: Array) -> float:
@@ -92,17 +106,20 @@ def min_norm_two(g11: float | Tensor, g12: float | Tensor, g22: float | Tensor) 
 
 
 def _best_pair(g: Array) -> Array:
-    """The minimum-norm point over all edges of the simplex (the paper's initialisation)."""
-    t = g.shape[0]
-    diagonal = g.diagonal()
-    gii, gjj = diagonal[:, None], diagonal[None, :]
+    """The minimum-norm point over all edges of the simplex (the paper's initialisation).
+
+    Vectorised over leading dimensions: one edge per matrix of a stack (…, T, T).
+    """
+    t = g.shape[-1]
+    diagonal = np.diagonal(g, axis1=-2, axis2=-1)
+    gii, gjj = diagonal[..., :, None], diagonal[..., None, :]
     gamma = min_norm_two(gii, g, gjj)  # weight on task i for the edge (i, j)
     cost = gamma**2 * gii + 2 * gamma * (1 - gamma) * g + (1 - gamma) ** 2 * gjj
-    i, j = divmod(int(np.argmin(cost)), t)
-    weights = np.zeros(t)
-    weights[i] += gamma[i, j]
-    weights[j] += 1.0 - gamma[i, j]
-    return weights
+    best = cost.reshape(*cost.shape[:-2], t * t).argmin(axis=-1)[..., None]
+    i, j = np.divmod(best, t)
+    gamma_ij = np.take_along_axis(gamma.reshape(*gamma.shape[:-2], t * t), best, axis=-1)
+    tasks = np.arange(t)
+    return gamma_ij * (tasks == i) + (1.0 - gamma_ij) * (tasks == j)
 
 
 def _min_norm_residual(projections: Array, w: Array) -> float:
@@ -156,11 +173,15 @@ def min_norm_weights(
     rule: KKT residual (:func:`min_norm_residual`, relative to the largest squared gradient norm)
     ≤ ``tolerance``·max(‖d‖², 10⁻³), i.e. relative to the answer itself unless the origin is
     (nearly) in the hull. ``max_iterations`` (default 25·T) counts major and minor cycles.
+
+    A stack (…, T, T) of Gramians with T ≤ 2 is solved in one vectorised pass (the closed form),
+    with the same numbers as one call per Gramian.
     """
-    g = _scaled(_host(gramian))
-    t = g.shape[0]
+    g = _scaled(_host(gramian, batched=True))
+    t = g.shape[-1]
+    _check_closed_form_batch(g, "min-norm")
     if t == 1:
-        return torch.ones(1, dtype=gramian.dtype, device=gramian.device)
+        return torch.ones(gramian.shape[:-1], dtype=gramian.dtype, device=gramian.device)
     weights = _best_pair(g)
     if t == 2:
         return _like(weights, gramian)
@@ -320,14 +341,18 @@ def cagrad_weights(
     g₀ = 0, where every w is optimal). The check: the last decrement λ ≤ 0.1 — inside the region
     of quadratic convergence, where ψ_t exceeds its minimum by at most −λ − log(1 − λ) < 0.006, so
     the objective is within (T + 2.006)/t of the optimum (a failing centering shows λ ≫ 1).
+
+    A stack (…, T, T) of Gramians with T ≤ 2 is solved in one vectorised pass (the closed form),
+    with the same numbers as one call per Gramian.
     """
-    g = _scaled(_host(gramian))
-    t_count = g.shape[0]
+    g = _scaled(_host(gramian, batched=True))
+    t_count = g.shape[-1]
+    _check_closed_form_batch(g, "CAGrad")
     mean = np.full(t_count, 1.0 / t_count)
     linear = g @ mean
-    radius = c * np.sqrt(max(mean @ linear, 0.0))
+    radius = c * np.sqrt(np.maximum(linear @ mean, 0.0))
     if t_count == 1:
-        return torch.ones(1, dtype=gramian.dtype, device=gramian.device)
+        return torch.ones(gramian.shape[:-1], dtype=gramian.dtype, device=gramian.device)
     if t_count == 2:
         return _like(_cagrad_two_tasks(g, radius), gramian)
     cone = radius**2 * g
@@ -351,27 +376,26 @@ def cagrad_weights(
     return _like(weights, gramian)
 
 
-def _cagrad_two_tasks(g: Array, radius: float) -> Array:
+def _cagrad_two_tasks(g: Array, radius: float | Array) -> Array:
     """T = 2 in closed form: w = (γ, 1 − γ), u = g₂ + γa with a = g₁ − g₂.
 
     F(γ) = const + γ·k + r‖u‖ with k = g₀ᵀa is convex; F'(γ) = k + r·aᵀu/‖u‖ vanishes where
     r²(aᵀu)² = k²‖u‖² with aᵀu of the sign of −k, i.e. with A = ‖a‖², p = aᵀg₂, Q = ‖g₂‖² and
     D = r²A − k² > 0 at γ = (−p − k·√((QA − p²)/D))/A, then clamped to [0, 1]. D ≤ 0 makes F
     monotone with the sign of k (|r·aᵀu/‖u‖| ≤ r√A ≤ |k|): γ = 0 if k > 0, else 1. g₁ = g₂: ½.
+    Vectorised over leading dimensions of ``g`` (…, 2, 2) and ``radius`` (…).
     """
-    a_norm2 = g[0, 0] + g[1, 1] - 2.0 * g[0, 1]
-    p = g[0, 1] - g[1, 1]
-    q = g[1, 1]
-    k = 0.5 * (g[0, 0] - g[1, 1])
+    a_norm2 = g[..., 0, 0] + g[..., 1, 1] - 2.0 * g[..., 0, 1]
+    p = g[..., 0, 1] - g[..., 1, 1]
+    q = g[..., 1, 1]
+    k = 0.5 * (g[..., 0, 0] - g[..., 1, 1])
     d = radius**2 * a_norm2 - k**2
-    if a_norm2 <= 0:
-        gamma = 0.5
-    elif d > 0:
-        spread = max(q * a_norm2 - p**2, 0.0)
-        gamma = min(max((-p - k * np.sqrt(spread / d)) / a_norm2, 0.0), 1.0)
-    else:
-        gamma = 0.0 if k > 0 else 1.0  # F monotone: increasing when k > 0
-    return np.array([gamma, 1.0 - gamma])
+    spread = np.maximum(q * a_norm2 - p**2, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):  # the branches not taken: masked below
+        stationary = np.clip((-p - k * np.sqrt(spread / d)) / a_norm2, 0.0, 1.0)
+    monotone = np.where(k > 0, 0.0, 1.0)  # F monotone: increasing when k > 0
+    gamma = np.where(a_norm2 <= 0, 0.5, np.where(d > 0, stationary, monotone))
+    return np.stack([gamma, 1.0 - gamma], axis=-1)
 
 
 def _cagrad_newton_step(

@@ -186,3 +186,51 @@ class Baseline(Base):
     __table_args__ = (
         UniqueConstraint("baseline_key", "split", "metric", name="uq_baseline_metric"),
     )
+
+
+class StudyRun(Base):
+    """One run of one of the paper's studies (``toy``, ``invariance``…): its resolved parameters,
+    where it ran, and when. Its numbers are :class:`StudyValue` rows."""
+
+    __tablename__ = "study_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    study: Mapped[str] = mapped_column(String(64))
+    parameters: Mapped[dict] = mapped_column(JSONValue)
+    status: Mapped[str] = mapped_column(String(16))  # FINISHED or FAILED (RunStatus values)
+    started_at: Mapped[datetime] = mapped_column(DateTime)
+    finished_at: Mapped[datetime] = mapped_column(DateTime)
+    duration_s: Mapped[float] = mapped_column(Float)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    host: Mapped[str] = mapped_column(String(255))
+    device: Mapped[str] = mapped_column(String(255))
+    python_version: Mapped[str] = mapped_column(String(32))
+    torch_version: Mapped[str] = mapped_column(String(64))
+    mtlx_version: Mapped[str] = mapped_column(String(32))
+    git_commit: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+    values: Mapped[list[StudyValue]] = relationship(
+        back_populates="study_run", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    __table_args__ = (Index("ix_study_runs_study", "study"),)
+
+
+class StudyValue(Base):
+    """One number of a study run: what it is about (``key``, e.g. {"optimizer": "adam",
+    "method": "ew", "lr": 1.0, "start": 0}), the metric, an optional step, and the value (NULL:
+    none, e.g. a start point that never reached the toy's threshold)."""
+
+    __tablename__ = "study_values"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    study_run_id: Mapped[int] = mapped_column(ForeignKey("study_runs.id", ondelete="CASCADE"))
+    key: Mapped[dict] = mapped_column(JSONValue)
+    metric: Mapped[str] = mapped_column(String(128))
+    step: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    value: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+    study_run: Mapped[StudyRun] = relationship(back_populates="values")
+
+    __table_args__ = (Index("ix_study_values_metric", "study_run_id", "metric"),)

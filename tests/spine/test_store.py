@@ -122,7 +122,14 @@ def test_migrations_build_the_same_schema_as_the_models(isolated: Path) -> None:
     Base.metadata.create_all(create_engine(f"sqlite:///{created}"))
 
     migrated_schema = schema_of(f"sqlite:///{migrated}")
-    assert set(migrated_schema) == {"runs", "epoch_metrics", "baselines", "run_attempts"}
+    assert set(migrated_schema) == {
+        "runs",
+        "epoch_metrics",
+        "baselines",
+        "run_attempts",
+        "study_runs",
+        "study_values",
+    }
     assert migrated_schema == schema_of(f"sqlite:///{created}")
     # and a migrated database is accepted as it is
     assert current_revision(open_database(str(migrated), create=False)) == head_revision()
