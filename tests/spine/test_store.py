@@ -109,7 +109,13 @@ def test_migrations_build_the_same_schema_as_the_models(isolated: Path) -> None:
     Base.metadata.create_all(create_engine(f"sqlite:///{created}"))
 
     migrated_schema = schema_of(f"sqlite:///{migrated}")
-    assert set(migrated_schema) == {"runs", "epoch_metrics", "baselines"}
+    assert set(migrated_schema) == {
+        "runs",
+        "epoch_metrics",
+        "baselines",
+        "result_imports",
+        "imported_results",
+    }
     assert migrated_schema == schema_of(f"sqlite:///{created}")
     # and a migrated database is accepted as it is
     assert current_revision(open_database(str(migrated), create=False)) == head_revision()
