@@ -3,7 +3,16 @@
 ``app`` (:mod:`mtlx.cli.app`) holds the command groups; each sibling module adds its commands.
 """
 
-from mtlx.cli import bench, catalog, data, results, runs, training  # noqa: F401  (commands)
+from mtlx.cli import (  # noqa: F401  (commands)
+    bench,
+    catalog,
+    data,
+    imports,
+    plot,
+    results,
+    runs,
+    training,
+)
 from mtlx.cli.app import app
 
 __all__ = ["app"]
