@@ -9,8 +9,9 @@ what distinguishes them (``training.epochs=3``), never by their hash.
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -86,7 +87,8 @@ class Comparison:
     tasks: tuple[str, ...]
     directions: dict[str, bool]  # every metric, in table order → higher is better
     val: pd.DataFrame
-    test: pd.DataFrame
+    # (run keys or None for all) → their test rows; tests are read only for the runs reported
+    load_test: Callable[[Sequence[str] | None], pd.DataFrame] | None = None
     baseline: Baseline | None = None
     imported: pd.DataFrame = field(default_factory=pd.DataFrame)
     imported_baselines: dict[str, Baseline] = field(default_factory=dict)
@@ -107,7 +109,21 @@ class Comparison:
 
     @property
     def has_trained_runs(self) -> bool:
-        return not self.test.empty
+        return not self.val.empty
+
+    @functools.cached_property
+    def test(self) -> pd.DataFrame:
+        """Test rows of every trained run (columns as ``val``)."""
+        return self.test_of(None)
+
+    def test_of(self, run_keys: Sequence[str] | None) -> pd.DataFrame:
+        """Test rows of the runs ``run_keys`` (all when None), in the order of ``val``."""
+        if self.load_test is None or self.val.empty:
+            return self.val.iloc[0:0].copy()
+        if "test" in self.__dict__:  # every test row is already read
+            rows = self.__dict__["test"]
+            return rows if run_keys is None else rows[rows["run_key"].isin(run_keys)]
+        return self.load_test(run_keys)
 
     def missing_baseline_message(self) -> str:
         have = self.baseline.test if self.baseline else {}
@@ -119,9 +135,11 @@ class Comparison:
 
     def with_delta_m(self, frame: pd.DataFrame, split: str = "test") -> pd.DataFrame:
         """``frame`` (trained runs) plus ``delta_m`` against this setup's baseline (NaN without
-        one) and ``val_loss``, the sum of the task losses."""
+        one; kept when ``frame`` has it already) and ``val_loss``, the sum of the task losses."""
         scored = frame.copy()
-        if self.has_baseline:
+        if DELTA_M in scored:
+            pass
+        elif self.has_baseline:
             assert self.baseline is not None
             reference = self.baseline.val if split == "val" else self.baseline.test
             scored[DELTA_M] = delta_m_column(scored, reference, self.directions)
@@ -183,26 +201,29 @@ def _trained(
     engine: Engine, setup: SetupKey, directions: dict[str, bool], selection: Selection
 ) -> Comparison | None:
     tasks = tuple(setup.tasks.split(","))
-    metrics = [*directions, *(f"{task}.loss" for task in tasks)]
-    columns = [(split, name) for split in ("val", "test") for name in metrics]
-    wide = queries.selected_metrics_wide(
-        engine,
-        setup.baseline_key,
-        setup.tasks,
-        columns,
-        selection.methods,
-        selection.optimizers,
-    )
-    if wide.empty:
-        return None
-    identity = list(queries.RUN_IDENTITY)
-    split = {
-        name: wide[identity + [f"{name}/{metric}" for metric in metrics]].rename(
-            columns={f"{name}/{metric}": metric for metric in metrics}
-        )
-        for name in ("val", "test")
-    }
     baseline = _stored_baseline(engine, setup.baseline_key)
+    metrics = list(directions)
+    if baseline is None or not baseline.covers(metrics):
+        metrics += [f"{task}.loss" for task in tasks]  # the selection falls back to the losses
+
+    def read(split: str, run_keys: Sequence[str] | None) -> pd.DataFrame:
+        return queries.selected_metrics_wide(
+            engine,
+            setup.baseline_key,
+            setup.tasks,
+            split,
+            metrics,
+            selection.methods,
+            selection.optimizers,
+            run_keys,
+        )
+
+    if baseline is not None and baseline.covers(list(directions)):
+        val = _validation_delta_m(engine, setup, baseline, directions, selection)
+    else:
+        val = read("val", None)
+    if val.empty:
+        return None
     edges = []
     if baseline is not None:
         tried = queries.single_task_learning_rates(engine, setup.baseline_key)
@@ -217,11 +238,44 @@ def _trained(
         setup="",
         tasks=tasks,
         directions=directions,
-        val=split["val"],
-        test=split["test"],
+        val=val,
+        load_test=functools.partial(read, "test"),
         baseline=baseline,
         baseline_edges=edges,
     )
+
+
+def _validation_delta_m(
+    engine: Engine,
+    setup: SetupKey,
+    baseline: Baseline,
+    directions: dict[str, bool],
+    selection: Selection,
+) -> pd.DataFrame:
+    """Each run's validation ΔM, summed by the database: ΔM is linear in the metrics,
+    ``100/K Σ_k s_k (M_k − B_k)/B_k = Σ_k w_k M_k − 100/K Σ_k s_k`` with
+    ``w_k = 100 s_k / (K B_k)``, so 100,000 runs come back as 100,000 scores rather than a
+    million metric rows. Columns: the run identity and ``delta_m``."""
+    count = len(directions)
+    signs = {name: -1.0 if higher else 1.0 for name, higher in directions.items()}
+    for name in directions:
+        if baseline.val.get(name, 0.0) == 0.0:  # ΔM divides by it: refuse as delta_m() does
+            raise ValueError(
+                f"baseline of metric {name} must be finite and non-zero (ΔM divides by it)"
+            )
+    weights = {name: 100.0 * signs[name] / (count * baseline.val[name]) for name in directions}
+    offset = -100.0 * sum(signs.values()) / count
+    scores = queries.selected_linear_scores(
+        engine,
+        setup.baseline_key,
+        setup.tasks,
+        "val",
+        weights,
+        offset,
+        selection.methods,
+        selection.optimizers,
+    )
+    return scores.rename(columns={"score": DELTA_M})
 
 
 def _stored_baseline(engine: Engine, baseline_key: str) -> Baseline | None:
@@ -284,7 +338,6 @@ def _with_imports(
                 tasks=key[2],
                 directions=directions,
                 val=empty,
-                test=empty.copy(),
             )
         )
         known.add(key)

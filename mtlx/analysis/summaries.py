@@ -43,11 +43,11 @@ class SelectedRuns:
 def select_runs(comparison: Comparison) -> SelectedRuns:
     """Each (method, optimizer)'s runs at its best seed-mean validation learning rate."""
     if not comparison.has_trained_runs:
-        return SelectedRuns(comparison.test.assign(**{DELTA_M: np.nan}), DELTA_M, [], 0)
+        return SelectedRuns(comparison.val.assign(**{DELTA_M: np.nan}), DELTA_M, [], 0)
     validation = comparison.with_delta_m(comparison.val, "val")
     score = DELTA_M if comparison.has_baseline else VAL_LOSS
     chosen = select_best_lr(validation, score, lower_is_better=True)
-    test = comparison.with_delta_m(comparison.test, "test")
+    test = comparison.with_delta_m(comparison.test_of(chosen["run_key"].tolist()), "test")
     runs = test[test["run_key"].isin(chosen["run_key"])].reset_index(drop=True)
     loss_selected = 0
     if comparison.has_baseline:
