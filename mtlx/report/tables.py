@@ -410,3 +410,68 @@ def runs_table(frame: pd.DataFrame, columns: Sequence[str], title: str) -> Repor
         ],
         rank=False,
     )
+
+
+def _mean_std_text(mean: float, std: float | None) -> str:
+    """``mean ± std`` with two decimals, or three significant digits for small values."""
+    digits = 2
+    if mean != 0 and math.isfinite(mean):
+        digits = min(6, max(2, 2 - math.floor(math.log10(abs(mean)))))
+    text = f"{mean:.{digits}f}"
+    return text if std is None or math.isnan(std) else f"{text} ± {std:.{digits}f}"
+
+
+def run_metrics_table(
+    title: str, metrics: pd.DataFrame, described: dict[str, dict[str, object]]
+) -> ReportTable:
+    """One run's validation and test metrics at its selected epoch (``mtlx train``), grouped
+    and titled by task; ``metrics`` is :meth:`RunStore.selected_metrics` of the run."""
+    directions = {
+        name: bool(higher)
+        for task in described.values()
+        for name, higher in task["metrics"].items()  # type: ignore[union-attr]
+    }
+    columns = [Column("split", "Split")]
+    for name, higher in directions.items():
+        task = split_metric_name(name)[0]
+        kind = metric_kind(name, higher)
+        group = task_title(task, [n for n in directions if split_metric_name(n)[0] == task])
+        columns.append(Column(name, kind.title, higher, group=group, percent=kind.percent))
+    rows = [
+        {"split": record["split"], **{name: record.get(name) for name in directions}}
+        for record in metrics.to_dict("records")
+        if record["split"] in ("val", "test")
+    ]
+    return ReportTable(title=title, columns=columns, rows=rows, rank=False)
+
+
+def baselines_table(title: str, rows: pd.DataFrame) -> ReportTable:
+    """The stored single-task baselines (``mtlx stl-baseline``): per task, split and metric its
+    value ± std, in the unit the field prints it, with the task's learning rate and seeds."""
+    table_rows = []
+    for record in rows.to_dict("records"):
+        kind = metric_kind(record["metric"], True)
+        table_rows.append(
+            {
+                "task": record["task"],
+                "split": record["split"],
+                "metric": kind.title + (" (%)" if kind.percent else ""),
+                "value": _mean_std_text(kind.display(record["value"]), record["std"] and
+                                        kind.display(record["std"])),
+                "lr": format_lr(record["lr"]),
+                "seeds": record["seeds"],
+            }
+        )  # fmt: skip
+    return ReportTable(
+        title=title,
+        columns=[
+            Column("task", "Task"),
+            Column("split", "Split"),
+            Column("metric", "Metric"),
+            Column("value", "Mean ± std", align="right"),
+            Column("lr", "lr"),
+            Column("seeds", "Seeds", align="right"),
+        ],
+        rows=table_rows,
+        rank=False,
+    )
