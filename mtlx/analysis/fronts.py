@@ -115,17 +115,19 @@ def population(
                     rows, baseline, comparison.directions, comparison.tasks
                 ).to_numpy()
         parts.append(imported)
-    columns = ["source", "method", "optimizer", "lr", "seed", *comparison.metrics, DELTA_M]
+    columns = ["source", "run_key", "method", "optimizer", "lr", "seed", *comparison.metrics]
+    columns.append(DELTA_M)
     columns += list(_task_columns(comparison))
     frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
     frame = frame.reindex(columns=columns)
     frame["seeds"] = 1
     if seed_mean and not frame.empty:
         keys = ["source", "method", "optimizer", "lr"]
-        values = [c for c in columns if c not in (*keys, "seed")]
+        values = [c for c in columns if c not in (*keys, "seed", "run_key")]
         grouped = frame.groupby(keys, sort=True, dropna=False)
         frame = grouped[values].mean().join(grouped.size().rename("seeds")).reset_index()
         frame["seed"] = np.nan
+        frame["run_key"] = None
         frame = frame.reindex(columns=[*columns, "seeds"])
         described += ", seeds averaged"
     return frame, described

@@ -93,6 +93,7 @@ def pareto_frame(results: Sequence[ParetoResult]) -> pd.DataFrame:
         "by",
         GROUP,
         "vs",
+        "run_key",
         "method",
         "optimizer",
         "lr",
