@@ -30,7 +30,7 @@ def runs(
 ) -> None:
     """List recorded runs with their status, selection and provenance."""
     from mtlx.report import render_terminal
-    from mtlx.results import runs_table
+    from mtlx.report.tables import runs_table
 
     frame = open_store(db).runs_frame(dataset=dataset, status=status, method=method)
     columns = [

@@ -81,7 +81,7 @@ def train(
 
 
 def show_run(store, run_key: str) -> None:
-    from mtlx.report import Column, ReportTable, render_terminal
+    from mtlx.report import render_terminal
 
     runs = store.runs_frame(run_key=run_key)
     if runs.empty:
@@ -94,23 +94,11 @@ def show_run(store, run_key: str) -> None:
     )
     if run["status"] != "FINISHED":
         return
+    from mtlx.report.tables import run_metrics_table
+
+    title = f"{run['method']} {run['optimizer']} lr={run['lr']:g} seed={run['seed']}"
     metrics = store.selected_metrics(run_key=run_key)
-    described = store.task_metrics(run_key=run_key)
-    names = [m for task in described.values() for m in task["metrics"]]
-    directions = {m: h for task in described.values() for m, h in task["metrics"].items()}
-    table = ReportTable(
-        title=f"{run['method']} {run['optimizer']} lr={run['lr']:g} seed={run['seed']}",
-        columns=[
-            Column("split", "split"),
-            *[Column(m, m, higher_is_better=directions[m]) for m in names],
-        ],
-        rows=[
-            {"split": r["split"], **{m: r[m] for m in names}}
-            for r in metrics.to_dict("records")
-            if r["split"] in ("val", "test")
-        ],
-    )
-    render_terminal(table, console)
+    render_terminal(run_metrics_table(title, metrics, store.task_metrics(run_key=run_key)), console)
 
 
 @app.command()
@@ -228,7 +216,8 @@ def stl_baseline(
 ) -> None:
     """Train single-task baselines (one head, best lr on validation) and store them for ΔM."""
     from mtlx.baselines import derive_baselines, stl_plans
-    from mtlx.report import Column, ReportTable, render_terminal
+    from mtlx.report import render_terminal
+    from mtlx.report.tables import baselines_table
     from mtlx.spec import SpecError, stl_grid
 
     spec = load_experiment(experiment, epochs, overrides)
@@ -247,31 +236,7 @@ def stl_baseline(
     if summary.stopped_by is not None:
         exit_status(summary)
     rows = derive_baselines(store, plans[0].config.baseline_key, chosen_tasks)
-    table = ReportTable(
-        title=f"single-task baselines — {spec.dataset['name']} / {spec.network['name']}",
-        columns=[
-            Column("task", "task"),
-            Column("split", "split"),
-            Column("metric", "metric"),
-            Column("value", "mean ± std", higher_is_better=None),
-            Column("lr", "lr"),
-            Column("seeds", "seeds"),
-        ],
-        rows=[
-            {
-                "task": r["task"],
-                "split": r["split"],
-                "metric": r["metric"],
-                "value": _mean_std(r["value"], r["std"]),
-                "lr": f"{r['lr']:g}",
-                "seeds": r["seeds"],
-            }
-            for r in rows.to_dict("records")
-        ],
-    )
+    title = f"single-task baselines — {spec.dataset['name']} / {spec.network['name']}"
+    table = baselines_table(title, rows)
     render_terminal(table, console)
     exit_status(summary)
-
-
-def _mean_std(value: float, std: float | None) -> str:
-    return f"{value:.4f}" if std is None or std != std else f"{value:.4f} ± {std:.4f}"

@@ -1,27 +1,21 @@
-"""Rendering results tables: terminal (rich), LaTeX, Markdown and CSV from one ReportTable."""
+"""Presentation: tables from the analysis frames, rendered to terminal, LaTeX, Markdown, tidy CSV
+and JSON, and one HTML page. Plots (:mod:`mtlx.report.plots`) import matplotlib and are imported
+only by the commands that draw."""
 
-from collections.abc import Callable
-
-from mtlx.report.csv_format import render_csv
-from mtlx.report.latex import escape_latex, render_latex
+from mtlx.report.latex import escape_latex, latex_document, render_latex
 from mtlx.report.markdown import render_markdown
-from mtlx.report.table import Column, ReportTable, best_rows
-from mtlx.report.terminal import render_terminal
-
-# The text formats a report can be written in; the terminal renderer prints instead.
-FORMATS: dict[str, Callable[[ReportTable], str]] = {
-    "latex": render_latex,
-    "markdown": render_markdown,
-    "csv": render_csv,
-}
+from mtlx.report.table import Column, ReportTable, best_rows, format_lr, ranks
+from mtlx.report.terminal import fit_to_width, render_terminal
 
 __all__ = [
-    "FORMATS",
     "Column",
     "ReportTable",
     "best_rows",
     "escape_latex",
-    "render_csv",
+    "fit_to_width",
+    "format_lr",
+    "latex_document",
+    "ranks",
     "render_latex",
     "render_markdown",
     "render_terminal",

@@ -17,6 +17,7 @@ from datetime import datetime
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -234,3 +235,51 @@ class StudyValue(Base):
     study_run: Mapped[StudyRun] = relationship(back_populates="values")
 
     __table_args__ = (Index("ix_study_values_metric", "study_run_id", "metric"),)
+
+
+class ResultImport(Base):
+    """One ``mtlx import`` of a file of published or external results: where they came from."""
+
+    __tablename__ = "result_imports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(256))
+    file_name: Mapped[str] = mapped_column(String(512))
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    baseline: Mapped[bool] = mapped_column(Boolean)  # the rows are single-task baselines
+    rows: Mapped[int] = mapped_column(Integer)  # results this import added
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+    results: Mapped[list[ImportedResult]] = relationship(
+        back_populates="origin", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class ImportedResult(Base):
+    """A published or external result: test metrics of one (method, optimizer, lr, seed) of a
+    dataset × network, or of its single-task baseline (``kind`` "stl"). Never a trained run: it
+    has no config and no provenance beyond its ``source``, and takes part in analyses only when
+    asked (``--include-imported``)."""
+
+    __tablename__ = "imported_results"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    import_id: Mapped[int] = mapped_column(ForeignKey("result_imports.id", ondelete="CASCADE"))
+    # hash of (source, kind, dataset, network, method, optimizer, lr, seed): one result each
+    result_key: Mapped[str] = mapped_column(String(32), unique=True)
+    source: Mapped[str] = mapped_column(String(256))
+    kind: Mapped[str] = mapped_column(String(8))  # "mtl" or "stl", as runs.kind
+    dataset: Mapped[str] = mapped_column(String(64))
+    network: Mapped[str] = mapped_column(String(64))
+    tasks: Mapped[str] = mapped_column(String(512))  # comma-separated, in the dataset's order
+    method: Mapped[str] = mapped_column(String(64))
+    optimizer: Mapped[str] = mapped_column(String(64))
+    lr: Mapped[float | None] = mapped_column(Float, nullable=True)
+    seed: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    metrics: Mapped[dict] = mapped_column(
+        JSONValue
+    )  # {metric: test value}, stable names, fractions
+
+    origin: Mapped[ResultImport] = relationship(back_populates="results")
+
+    __table_args__ = (Index("ix_imported_results_setup", "dataset", "network", "kind"),)

@@ -9,7 +9,8 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor
 
-from mtlx.tasks.base import Metric, MetricMeter, Task
+from mtlx.tasks.base import MetricMeter, Task
+from mtlx.tasks.kinds import CLASSIFICATION
 
 
 def attribute_logits(task_name: str, prediction: Tensor, target: Tensor) -> Tensor:
@@ -47,8 +48,8 @@ class BinaryAttributeTask(Task):
     def __init__(self, name: str) -> None:
         self.name = name
         self.output_size = 1
-        self.metrics = (Metric(f"{name}.acc", higher_is_better=True),)
-        self.primary_metric = f"{name}.acc"
+        self.metrics = CLASSIFICATION.metrics(name)
+        self.primary_metric = CLASSIFICATION.primary_metric(name)
 
     def loss(self, prediction: Tensor, target: Tensor) -> Tensor:
         logits = attribute_logits(self.name, prediction, target)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from torch import Tensor
+if TYPE_CHECKING:  # the contract imports no torch: task kinds and reports read Metric
+    from torch import Tensor
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor
 
-from mtlx.tasks.base import Metric, MetricMeter, Task
+from mtlx.tasks.base import MetricMeter, Task
+from mtlx.tasks.kinds import CLASSIFICATION
 
 
 class AccuracyMeter(MetricMeter):
@@ -33,8 +34,8 @@ class ClassificationTask(Task):
             raise ValueError(f"num_classes must be at least 2, but got {num_classes}.")
         self.name = name
         self.output_size = num_classes
-        self.metrics = (Metric(f"{name}.acc", higher_is_better=True),)
-        self.primary_metric = f"{name}.acc"
+        self.metrics = CLASSIFICATION.metrics(name)
+        self.primary_metric = CLASSIFICATION.primary_metric(name)
 
     def loss(self, prediction: Tensor, target: Tensor) -> Tensor:
         return F.cross_entropy(prediction, target)

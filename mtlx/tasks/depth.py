@@ -14,7 +14,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from mtlx.tasks.base import Metric, MetricMeter, Task
+from mtlx.tasks.base import MetricMeter, Task
+from mtlx.tasks.kinds import DEPTH
 
 
 def check_same_shape(task_name: str, prediction: Tensor, target: Tensor) -> None:
@@ -59,11 +60,8 @@ class DepthTask(Task):
     def __init__(self, name: str = "depth") -> None:
         self.name = name
         self.output_size = 1
-        self.metrics = (
-            Metric(f"{name}.abs_err", higher_is_better=False),
-            Metric(f"{name}.rel_err", higher_is_better=False),
-        )
-        self.primary_metric = f"{name}.abs_err"
+        self.metrics = DEPTH.metrics(name)
+        self.primary_metric = DEPTH.primary_metric(name)
 
     def loss(self, prediction: Tensor, target: Tensor) -> Tensor:
         check_same_shape(self.name, prediction, target)

@@ -22,7 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from mtlx.tasks.base import Metric, MetricMeter, Task
+from mtlx.tasks.base import MetricMeter, Task
+from mtlx.tasks.kinds import NORMAL
 
 THRESHOLDS = (11.25, 22.5, 30.0)
 THRESHOLD_NAMES = ("11.25", "22.5", "30")
@@ -99,12 +100,8 @@ class NormalTask(Task):
     def __init__(self, name: str = "normal") -> None:
         self.name = name
         self.output_size = 3
-        self.metrics = (
-            Metric(f"{name}.mean", higher_is_better=False),
-            Metric(f"{name}.median", higher_is_better=False),
-            *(Metric(f"{name}.within_{t}", higher_is_better=True) for t in THRESHOLD_NAMES),
-        )
-        self.primary_metric = f"{name}.mean"
+        self.metrics = NORMAL.metrics(name)
+        self.primary_metric = NORMAL.primary_metric(name)
 
     def loss(self, prediction: Tensor, target: Tensor) -> Tensor:
         check_normal_shapes(self.name, prediction, target)

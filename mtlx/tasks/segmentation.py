@@ -20,7 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from mtlx.tasks.base import Metric, MetricMeter, Task
+from mtlx.tasks.base import MetricMeter, Task
+from mtlx.tasks.kinds import SEGMENTATION
 
 IGNORE_INDEX = -1
 
@@ -102,11 +103,8 @@ class SegmentationTask(Task):
         self.name = name
         self.num_classes = num_classes
         self.output_size = num_classes
-        self.metrics = (
-            Metric(f"{name}.miou", higher_is_better=True),
-            Metric(f"{name}.pix_acc", higher_is_better=True),
-        )
-        self.primary_metric = f"{name}.miou"
+        self.metrics = SEGMENTATION.metrics(name)
+        self.primary_metric = SEGMENTATION.primary_metric(name)
 
     def loss(self, prediction: Tensor, target: Tensor) -> Tensor:
         target = target.long()

@@ -129,6 +129,8 @@ def test_migrations_build_the_same_schema_as_the_models(isolated: Path) -> None:
         "run_attempts",
         "study_runs",
         "study_values",
+        "result_imports",
+        "imported_results",
     }
     assert migrated_schema == schema_of(f"sqlite:///{created}")
     # and a migrated database is accepted as it is
