@@ -46,7 +46,20 @@ TOP_LEVEL_KEYS = {
     "lr_grids": "{grid name: {optimizer: [learning rates]}}",
     "sweep": "{methods, optimizers, lrs, seeds}",
     "stl": "{optimizer, lrs, seeds}",
+    "slurm": "{partition, time, gpus, cpus, mem, account, qos, array_parallelism, sbatch, setup}",
 }
+SLURM_KEYS = (
+    "partition",
+    "time",
+    "gpus",
+    "cpus",
+    "mem",
+    "account",
+    "qos",
+    "array_parallelism",
+    "sbatch",
+    "setup",
+)
 TRAINING_KEYS = (
     "epochs",
     "batch_size",
@@ -139,6 +152,8 @@ class ExperimentSpec:
     # how often runs write a checkpoint (epochs): how a run is executed, not what it computes,
     # so it is not part of any run's config or run_key
     checkpoint_every: int = 1
+    # resources of a Slurm task (``--executor slurm``); not part of any run's identity either
+    slurm: dict[str, Any] = field(default_factory=dict)
 
     # ---- expansion -------------------------------------------------------------------------
 
@@ -243,6 +258,7 @@ class ExperimentSpec:
                     "lr_grids": self.lr_grids,
                     "sweep": self.sweep,
                     "stl": self.stl,
+                    "slurm": self.slurm,
                 }
             )
         )
@@ -387,6 +403,7 @@ def parse_spec(raw: Any, source: str) -> ExperimentSpec:
         sweep=sweep,
         stl=stl,
         checkpoint_every=checkpoint_every,
+        slurm=_slurm_section(raw.get("slurm", {}), source),
     )
 
 
@@ -502,6 +519,29 @@ def _sweep_section(
     if isinstance(lrs, str) and lrs not in lr_grids:
         known = ", ".join(sorted(lr_grids)) or "none"
         raise SpecError(f"{source}: {where}.lrs names no grid {lrs!r}; defined: {known}")
+    return section
+
+
+def _slurm_section(value: Any, source: str) -> dict[str, Any]:
+    section = _mapping(value, source, "slurm")
+    _check_keys(section, SLURM_KEYS, source, "slurm")
+    for key in ("gpus", "cpus", "array_parallelism"):
+        if key in section:
+            section[key] = (
+                _nonnegative_int(section[key], source, f"slurm.{key}")
+                if key == "gpus"
+                else _positive_int(section[key], source, f"slurm.{key}")
+            )
+    for key in ("sbatch", "setup"):
+        if key in section and (
+            not isinstance(section[key], list) or not all(isinstance(v, str) for v in section[key])
+        ):
+            raise SpecError(
+                f"{source}: slurm.{key} must be a list of strings, got {section[key]!r}"
+            )
+    for key in ("partition", "account", "qos"):
+        if key in section and not isinstance(section[key], str):
+            raise SpecError(f"{source}: slurm.{key} must be a string, got {section[key]!r}")
     return section
 
 

@@ -7,6 +7,27 @@ from typing import Annotated
 import typer
 
 from mtlx.cli.app import app
+from mtlx.cli.dispatching import (
+    AccountOption,
+    ArrayParallelismOption,
+    CpusOption,
+    Dispatch,
+    DryRunOption,
+    ExecutorOption,
+    GpusOption,
+    JobsPerGpuOption,
+    MemOption,
+    PartitionOption,
+    QosOption,
+    SbatchOption,
+    SlurmGpusOption,
+    SlurmLogsOption,
+    TimeOption,
+    WorkersOption,
+    dispatch,
+    slurm_flags,
+)
+from mtlx.cli.dispatching import dry_run as dry_run_table
 from mtlx.cli.options import (
     CheckpointsOption,
     DataRootOption,
@@ -20,7 +41,6 @@ from mtlx.cli.options import (
     SetOption,
     StaleAfterOption,
     console,
-    execute_plans,
     exit_status,
     load_experiment,
     print_summary,
@@ -74,7 +94,9 @@ def train(
         db, device, data_root, jacobian, loader_workers, checkpoints, keep, stale_after
     )
     plan = RunPlan(config, spec.name, spec.checkpoint_every)
-    summary, store = execute_plans([plan], settings)
+    local = dispatch([plan], spec, settings, Dispatch())
+    assert local is not None  # the local executor always returns its summary
+    summary, store = local
     print_summary(summary)
     show_run(store, config.run_key)
     exit_status(summary)
@@ -146,9 +168,21 @@ def sweep(
     checkpoints: CheckpointsOption = None,
     keep: KeepOption = "selected",
     stale_after: StaleAfterOption = 10.0,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="List the planned runs and exit.")
-    ] = False,
+    executor: ExecutorOption = "local",
+    workers: WorkersOption = 1,
+    gpus: GpusOption = None,
+    jobs_per_gpu: JobsPerGpuOption = 1,
+    partition: PartitionOption = None,
+    time: TimeOption = None,
+    slurm_gpus: SlurmGpusOption = None,
+    cpus: CpusOption = None,
+    mem: MemOption = None,
+    account: AccountOption = None,
+    qos: QosOption = None,
+    array_parallelism: ArrayParallelismOption = None,
+    sbatch: SbatchOption = None,
+    slurm_logs: SlurmLogsOption = None,
+    dry_run: DryRunOption = False,
 ) -> None:
     """Run the grid methods × optimizers × learning rates × seeds; finished runs are skipped."""
     from mtlx.dispatch.plan import RunPlan
@@ -161,15 +195,33 @@ def sweep(
         for config in spec.expand(spec.tasks, *grid)
     ]
     if dry_run:
-        for plan in plans:
-            console.print(f"{plan.run_key}  {plan.label()}", highlight=False)
-        console.print(f"{len(plans)} runs planned", highlight=False)
+        dry_run_table(plans, db, stale_after)
         return
-    spec.check_components()
     settings = worker_config(
         db, device, data_root, jacobian, loader_workers, checkpoints, keep, stale_after
     )
-    summary, _ = execute_plans(plans, settings)
+    how = Dispatch(
+        executor,
+        workers,
+        gpus,
+        jobs_per_gpu,
+        slurm_flags(
+            partition=partition,
+            time=time,
+            slurm_gpus=slurm_gpus,
+            cpus=cpus,
+            mem=mem,
+            account=account,
+            qos=qos,
+            array_parallelism=array_parallelism,
+            sbatch=sbatch,
+        ),
+        slurm_logs,
+    )
+    local = dispatch(plans, spec, settings, how)
+    if local is None:
+        return
+    summary, _ = local
     print_summary(summary)
     exit_status(summary)
 
@@ -213,6 +265,21 @@ def stl_baseline(
     checkpoints: CheckpointsOption = None,
     keep: KeepOption = "selected",
     stale_after: StaleAfterOption = 10.0,
+    executor: ExecutorOption = "local",
+    workers: WorkersOption = 1,
+    gpus: GpusOption = None,
+    jobs_per_gpu: JobsPerGpuOption = 1,
+    partition: PartitionOption = None,
+    time: TimeOption = None,
+    slurm_gpus: SlurmGpusOption = None,
+    cpus: CpusOption = None,
+    mem: MemOption = None,
+    account: AccountOption = None,
+    qos: QosOption = None,
+    array_parallelism: ArrayParallelismOption = None,
+    sbatch: SbatchOption = None,
+    slurm_logs: SlurmLogsOption = None,
+    dry_run: DryRunOption = False,
 ) -> None:
     """Train single-task baselines (one head, best lr on validation) and store them for ΔM."""
     from mtlx.baselines import derive_baselines, stl_plans
@@ -227,11 +294,39 @@ def stl_baseline(
             raise SpecError(f"--tasks: {task!r} is not a task of {spec.source} ({spec.tasks})")
     chosen_optimizer, lr_choice, seed_list = stl_grid(spec, optimizer, lrs, seeds)
     plans = stl_plans(spec, chosen_tasks, chosen_optimizer, lr_choice, seed_list)
-    spec.check_components()
+    if dry_run:
+        dry_run_table(plans, db, stale_after)
+        return
     settings = worker_config(
         db, device, data_root, "auto", loader_workers, checkpoints, keep, stale_after
     )
-    summary, store = execute_plans(plans, settings)
+    how = Dispatch(
+        executor,
+        workers,
+        gpus,
+        jobs_per_gpu,
+        slurm_flags(
+            partition=partition,
+            time=time,
+            slurm_gpus=slurm_gpus,
+            cpus=cpus,
+            mem=mem,
+            account=account,
+            qos=qos,
+            array_parallelism=array_parallelism,
+            sbatch=sbatch,
+        ),
+        slurm_logs,
+    )
+    local = dispatch(plans, spec, settings, how)
+    if local is None:
+        console.print(
+            "once these runs finished, run this command again: it trains nothing more and "
+            "derives the baselines",
+            highlight=False,
+        )
+        return
+    summary, store = local
     print_summary(summary)
     if summary.stopped_by is not None:
         exit_status(summary)

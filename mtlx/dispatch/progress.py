@@ -7,7 +7,10 @@ validation score, seconds) and per finished run, so a log file tells where a run
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+import time
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 from rich.console import Console
 from rich.progress import (
@@ -118,3 +121,82 @@ class RichReporter:
 
     def sweep_finished(self) -> None:
         self.progress.stop()
+
+
+class PoolProgress:
+    """A pool's progress on a terminal, read from the database every few seconds: runs done out
+    of the sweep's, and what each worker is training (epoch, heartbeat age). Off a terminal the
+    workers print their own lines and this stays quiet."""
+
+    REFRESH_SECONDS = 2.0
+
+    def __init__(self, console: Console, store: Any) -> None:
+        self.console = console
+        self.store = store
+        self.is_terminal = console.is_terminal
+        self.live: Any = None
+        self.keys: list[str] = []
+        self.labels: dict[str, str] = {}
+        self.epochs: dict[str, int] = {}
+        self.counts: Counter[str] = Counter()
+        self.last = 0.0
+
+    def start(self, plans: Sequence[RunPlan], processes: Mapping[int, Any]) -> None:
+        self.keys = [plan.run_key for plan in plans]
+        self.labels = {plan.run_key: plan.label() for plan in plans}
+        self.epochs = {plan.run_key: plan.config.training["epochs"] for plan in plans}
+        if self.is_terminal:
+            from rich.live import Live
+
+            self.live = Live(self._render(processes), console=self.console, auto_refresh=False)
+            self.live.start()
+
+    def outcome(self, outcome: RunOutcome) -> None:
+        if outcome.status != "SKIPPED":
+            self.counts[outcome.status] += 1
+            if outcome.status != "FINISHED" and self.live is not None:
+                detail = outcome.error.strip().splitlines()[-1] if outcome.error else ""
+                label = self.labels.get(outcome.run_key, "")
+                self.live.console.print(
+                    f"{outcome.status} {label} [{outcome.run_key}] {detail}",
+                    markup=False,
+                    highlight=False,
+                )
+
+    def refresh(self, processes: Mapping[int, Any]) -> None:
+        if self.live is None or time.monotonic() - self.last < self.REFRESH_SECONDS:
+            return
+        self.last = time.monotonic()
+        self.live.update(self._render(processes), refresh=True)
+
+    def _render(self, processes: Mapping[int, Any]) -> Any:
+        from rich.console import Group
+        from rich.table import Table
+
+        pids = {process.pid: slot for slot, process in processes.items()}
+        running = [run for run in self.store.runs(status="RUNNING") if run.pid in pids]
+        now = self.store.server_time()
+        table = Table(box=None, pad_edge=False)
+        for column in ("worker", "run", "epoch", "heartbeat"):
+            table.add_column(column)
+        for run in sorted(running, key=lambda r: pids[r.pid]):
+            slot = (run.worker or {}).get("gpu")
+            where = f"{pids[run.pid]}" + (f" (gpu {slot})" if slot is not None else "")
+            table.add_row(
+                where,
+                f"{self.labels.get(run.run_key, run.method)} [{run.run_key}]",
+                f"{run.epochs_completed}/{self.epochs.get(run.run_key, '?')}",
+                f"{(now - run.heartbeat_at).total_seconds():.0f} s ago",
+            )
+        done = ", ".join(f"{n} {status.lower()}" for status, n in sorted(self.counts.items()))
+        header = (
+            f"{sum(self.counts.values())} of {len(self.keys)} runs done"
+            + (f" ({done})" if done else "")
+            + f", {len(processes)} worker(s)"
+        )
+        return Group(header, table)
+
+    def stop(self) -> None:
+        if self.live is not None:
+            self.live.stop()
+            self.live = None

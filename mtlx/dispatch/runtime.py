@@ -66,7 +66,12 @@ class WorkerConfig:
         cls, db: str | None, device: str, checkpoints: str | Path | None = None, **options: Any
     ) -> WorkerConfig:
         url = database_url(db)
+        path = sqlite_path(url)
+        if path is not None:  # workers elsewhere (a pool, a Slurm task) may start in another folder
+            url = f"sqlite:///{path.resolve()}"
         root = Path(checkpoints) if checkpoints is not None else default_checkpoint_root(url)
+        if options.get("data_root") is not None:
+            options["data_root"] = str(Path(options["data_root"]).resolve())
         return cls(database_url=url, device=device, checkpoint_root=str(root.resolve()), **options)
 
     @property
@@ -89,6 +94,7 @@ class WorkerRuntime:
         )
         self.reporter: Reporter = reporter or NullReporter()
         self.holder = Holder.current(**config.worker)
+        self.policy = config.policy  # a sweep narrows it (``ended_before``) when it starts
         self._datasets: dict[str, DatasetSplits] = {}
 
     def dataset(self, config: RunConfig) -> DatasetSplits:

@@ -27,6 +27,7 @@ class StopRequest:
         self.reason: str | None = None
         self.signal: int | None = None  # set when a signal asked: the worker stops too
         self._run_reason: str | None = None  # a request for the current run only (cancel)
+        self.previous_handlers: dict[int, object] = {}  # what handle_signals replaced
 
     def __call__(self) -> bool:
         return self.reason is not None or self._run_reason is not None
@@ -58,8 +59,9 @@ class StopRequest:
 
 
 @contextmanager
-def handle_signals(stop: StopRequest) -> Iterator[StopRequest]:
-    """Route the stop signals to ``stop`` while the block runs (main thread only)."""
+def handle_signals(stop: StopRequest, extra: tuple[int, ...] = ()) -> Iterator[StopRequest]:
+    """Route the stop signals (and ``extra`` ones) to ``stop`` while the block runs (main thread
+    only); the handlers they replaced are in ``stop.previous_handlers``."""
     if threading.current_thread() is not threading.main_thread():
         yield stop
         return
@@ -69,7 +71,8 @@ def handle_signals(stop: StopRequest) -> Iterator[StopRequest]:
             raise KeyboardInterrupt  # the second Ctrl-C: stop now
         stop.signal_received(signum)
 
-    previous = {signum: signal.signal(signum, on_signal) for signum in STOP_SIGNALS}
+    previous = {signum: signal.signal(signum, on_signal) for signum in (*STOP_SIGNALS, *extra)}
+    stop.previous_handlers = dict(previous)
     try:
         yield stop
     finally:

@@ -199,7 +199,7 @@ def execute(plan: RunPlan, runtime: WorkerRuntime, stop: StopRequest | None = No
         plan.experiment,
         provenance(runtime.config.device),
         runtime.holder,
-        runtime.config.policy,
+        runtime.policy,
     )
     if claim.lease is None:
         return RunOutcome(plan.run_key, "SKIPPED", claim.reason)

@@ -58,11 +58,20 @@ class RunLostError(UserError, RuntimeError):
 
 @dataclass(frozen=True)
 class ClaimPolicy:
-    """What a claim may take: stale runs after ``stale_after``; FAILED runs only if asked."""
+    """What a claim may take.
+
+    ``stale_after``: a RUNNING run held on another host is taken over once its heartbeat is this
+    old. ``retry_failed``: whether FAILED runs are taken again. ``ended_before``: FAILED and KILLED
+    runs are taken only if they ended before this (database) time — a sweep retries what failed
+    before it started, never what failed or was cancelled while it runs (one worker of a pool
+    must not retry what another just failed). ``resume``: continue from the recorded checkpoint
+    (False: start again at epoch 0).
+    """
 
     stale_after: timedelta = DEFAULT_STALE_AFTER
     retry_failed: bool = True
-    resume: bool = True  # resume from the recorded checkpoint (False: start again at epoch 0)
+    ended_before: datetime | None = None
+    resume: bool = True
 
 
 def _age(now: datetime, then: datetime) -> str:
@@ -165,6 +174,7 @@ class RunStore:
                     Run.boot_id,
                     Run.checkpoint_path,
                     Run.checkpoint_epoch,
+                    Run.finished_at,
                 ).where(Run.run_key == config.run_key)
             ).one()
             reason = self._takeover_reason(run, now, holder, policy)
@@ -224,6 +234,13 @@ class RunStore:
         if run.status == RunStatus.FAILED.value and not policy.retry_failed:
             return "skip: FAILED (not retried; `mtlx retry` retries it)"
         if run.status != RunStatus.RUNNING.value:
+            ended = run.finished_at
+            if (
+                policy.ended_before is not None
+                and ended is not None
+                and ended >= policy.ended_before
+            ):
+                return f"skip: {run.status} since this sweep started"
             return f"{'resume' if run.checkpoint_path and policy.resume else 'retry'} {run.status}"
         where = f"host {run.host} pid {run.pid}" if run.pid else f"host {run.host}"
         if holder.sees_dead(run.host, run.pid, run.process_started, run.boot_id):

@@ -1,0 +1,160 @@
+"""The local pool, through the real command: workers share a sweep through their claims, record
+where each run was trained, are replaced when they crash (their run resumed), and all stop cleanly
+with their runs checkpointed on Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from mtlx.store.database import SchemaVersionError, open_database
+from mtlx.store.runs import RunStore
+
+SIZES = (
+    "dataset.train_pairs=512",
+    "dataset.val_pairs=64",
+    "dataset.test_pairs=64",
+    "training.batch_size=32",
+    "training.eval_batch_size=64",
+)
+
+
+def command(db: Path, *args: str, epochs: int = 2, seeds: str = "4") -> list[str]:
+    sets = [flag for value in SIZES for flag in ("--set", value)]
+    return [
+        sys.executable,
+        "-m",
+        "mtlx",
+        "sweep",
+        "multimnist",
+        "--methods",
+        "ew",
+        "--optimizers",
+        "adam",
+        "--lrs",
+        "0.001",
+        "--seeds",
+        seeds,
+        "--epochs",
+        str(epochs),
+        "--device",
+        "cpu",
+        "--db",
+        str(db),
+        *sets,
+        *args,
+    ]
+
+
+def start(arguments: list[str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        arguments,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal's foreground job
+        env={**os.environ, "COLUMNS": "200"},
+    )
+
+
+def store_of(db: Path) -> RunStore | None:
+    try:
+        return RunStore(open_database(str(db), create=False))
+    except SchemaVersionError:
+        return None
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.1)
+
+
+def running_with_an_epoch(db: Path) -> list:
+    store = store_of(db)
+    if store is None:
+        return []
+    runs = [r for r in store.runs(status="RUNNING") if r.epochs_completed >= 1]
+    store.engine.dispose()
+    return runs
+
+
+def test_two_workers_share_a_sweep_and_record_where_each_run_trained(isolated: Path) -> None:
+    db = isolated / "results.sqlite"
+    result = subprocess.run(
+        command(db, "--workers", "2"), capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "4 planned, 0 already finished, 4 finished" in " ".join(result.stdout.split())
+    store = store_of(db)
+    runs = store.runs()
+    assert [run.status for run in runs] == ["FINISHED"] * 4
+    assert all(run.attempt == 1 for run in runs)  # each trained once, by one worker
+    slots = {run.worker["slot"] for run in runs}
+    assert slots == {0, 1}
+    assert all(run.worker["executor"] == "local" and run.worker["host"] for run in runs)
+    assert len({run.pid for run in runs}) == 2  # one process per worker, many runs each
+
+    # the same sweep again trains nothing
+    again = subprocess.run(
+        command(db, "--workers", "2"), capture_output=True, text=True, timeout=600
+    )
+    assert again.returncode == 0
+    assert "4 planned, 4 already finished" in " ".join(again.stdout.split())
+
+
+def test_a_crashed_worker_is_replaced_and_its_run_resumes(isolated: Path) -> None:
+    db = isolated / "results.sqlite"
+    pool = start(command(db, "--workers", "2", epochs=3, seeds="2"))
+    wait_until(lambda: bool(running_with_an_epoch(db)))
+    victim = running_with_an_epoch(db)[0]
+    os.kill(victim.pid, signal.SIGKILL)  # out of memory, a segfault…
+    output, _ = pool.communicate(timeout=600)
+    assert pool.returncode == 0, output
+    assert "died" in output and "starting another" in output
+    store = store_of(db)
+    run = store.run(victim.run_key)
+    assert (run.status, run.attempt) == ("FINISHED", 2)
+    assert run.resumed_from_epoch is not None and run.resumed_from_epoch >= 1
+    first, second = store.attempts(victim.run_key)
+    assert first.status == "TAKEN OVER" and first.pid == victim.pid
+    assert second.reason.startswith("take over RUNNING: its worker")
+    assert second.pid != victim.pid
+    assert [r.status for r in store.runs()] == ["FINISHED", "FINISHED"]
+
+
+def test_ctrl_c_stops_every_worker_with_its_run_checkpointed(isolated: Path) -> None:
+    db = isolated / "results.sqlite"
+    pool = start(command(db, "--workers", "2", epochs=4, seeds="2"))
+    wait_until(lambda: len(running_with_an_epoch(db)) == 2)
+    os.killpg(pool.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole group
+    output, _ = pool.communicate(timeout=300)
+    assert pool.returncode == 128 + signal.SIGINT, output
+    store = store_of(db)
+    runs = store.runs()
+    assert [run.status for run in runs] == ["KILLED", "KILLED"], output
+    for run in runs:
+        assert run.error.startswith("killed by SIGINT at epoch")
+        assert Path(run.checkpoint_path).is_file()
+    # nothing left behind: no worker process survives its pool
+    for run in runs:
+        with pytest.raises(ProcessLookupError):
+            os.kill(run.pid, 0)
+
+    resumed = subprocess.run(
+        command(db, "--workers", "2", epochs=4, seeds="2"),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert resumed.returncode == 0, resumed.stdout
+    assert [r.status for r in store.runs()] == ["FINISHED", "FINISHED"]
+    assert all(r.resumed_from_epoch is not None for r in store.runs())
