@@ -11,6 +11,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from mtlx.errors import UserError
 
@@ -104,7 +105,10 @@ def user_errors(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except (UserError, ValueError, FileNotFoundError) as error:
-            error_console.print(f"[bold red]error:[/] {error}", highlight=False)
+            # one line, never wrapped: a log or a pipe keeps it whole
+            error_console.print(
+                f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True
+            )
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]

@@ -217,6 +217,15 @@ def dialect(engine: Engine | Connection) -> Dialect:
 
 def _check_sqlite_file(path: Path, create: bool) -> bool:
     """Refuse what cannot work before SQLite sees it; True when the file is new (or empty)."""
+    try:
+        return _check_sqlite_path(path, create)
+    except PermissionError:
+        raise StoreError(
+            f"{path}: permission denied (a folder on its path is not accessible to this user)"
+        ) from None
+
+
+def _check_sqlite_path(path: Path, create: bool) -> bool:
     if path.is_dir():
         raise StoreError(f"{path} is a directory, not a database file; give a file path to --db")
     folder = path.parent if str(path.parent) else Path(".")
