@@ -14,15 +14,49 @@ unweighted (as in LibMTL, which the seed paper builds on); only the shared gradi
 Every method exposes the task weights of its last step in ``task_weights`` (a detached T-vector on
 the device, or ``None`` where the method has no weights, e.g. PCGrad), so the trainer can record
 them without a host synchronisation per step.
+
+Precision: training hands float32 Jacobians. What needs precision — the T × T Gramian and every
+solve on it — is computed in float64 from them (:func:`task_gramian`), with tolerances of the
+float64 computation; only the final weighted sum of the gradients is in the Jacobian's dtype.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections import Counter
 from enum import Enum
 from typing import ClassVar
 
+import torch
 from torch import Tensor, nn
+
+# Jacobian entries converted to float64 at a time by ``task_gramian``: on the CPU a block of 2²⁰
+# (8 MiB) stays in cache between its conversion and its product; on an accelerator 2²⁶ (512 MiB)
+# keeps the launches few. Either bounds the extra memory to one block.
+_CPU_BLOCK_ENTRIES = 1 << 20
+_DEVICE_BLOCK_ENTRIES = 1 << 26
+
+
+def task_gramian(jacobian: Tensor) -> Tensor:
+    """G = J Jᵀ, the T × T Gramian of the task gradients, in float64 on J's device.
+
+    The product of two float32 numbers is exact in float64, so from a float32 Jacobian G is exact
+    up to the float64 rounding of its sums: gradient norms orders of magnitude apart and nearly
+    dependent gradients, which a float32 Gramian blurs at ε = 1.2e-7, keep their geometry.
+    """
+    if jacobian.dtype == torch.float64:
+        return jacobian @ jacobian.T
+    t, d = jacobian.shape
+    block_entries = _CPU_BLOCK_ENTRIES if jacobian.device.type == "cpu" else _DEVICE_BLOCK_ENTRIES
+    columns = max(1, min(d, block_entries // t))
+    gramian = torch.zeros(t, t, dtype=torch.float64, device=jacobian.device)
+    block = torch.empty(t, columns, dtype=torch.float64, device=jacobian.device)
+    for start in range(0, d, columns):
+        part = jacobian[:, start : start + columns]
+        converted = block[:, : part.shape[1]]
+        converted.copy_(part)
+        gramian.addmm_(converted, converted.T)
+    return gramian
 
 
 class GradientSource(str, Enum):
@@ -42,6 +76,9 @@ class Method(ABC):
             raise ValueError(f"num_tasks must be positive, but got {num_tasks}.")
         self.num_tasks = num_tasks
         self.task_weights: Tensor | None = None
+        # noteworthy but legitimate things a step did, by name (Nash-MTL's "zero_step"); the
+        # trainer reads and clears them after each epoch
+        self.events: Counter[str] = Counter()
 
     def parameters(self) -> list[nn.Parameter]:
         """Learnable parameters the method owns (UW's log-variances); optimized with the model."""
@@ -55,6 +92,7 @@ class Method(ABC):
     def reset(self) -> None:
         """Forget all state accumulated during training."""
         self.task_weights = None
+        self.events = Counter()
 
     def end_epoch(self) -> None:
         """Called by the trainer after every training epoch (DWA's loss history, for one)."""
@@ -102,9 +140,11 @@ class GramianWeighting(GradientAggregator):
 
     @abstractmethod
     def weights(self, gramian: Tensor) -> Tensor:
-        """The T task weights from the T × T Gramian of the task gradients."""
+        """The T task weights from the T × T Gramian of the task gradients (float64)."""
 
     def aggregate(self, jacobian: Tensor, losses: Tensor) -> Tensor:
-        weights = self.weights(jacobian @ jacobian.T)
+        weights = self.weights(task_gramian(jacobian.detach())).to(
+            device=jacobian.device, dtype=jacobian.dtype
+        )
         self.task_weights = weights.detach()
         return weights @ jacobian

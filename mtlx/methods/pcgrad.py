@@ -50,4 +50,4 @@ def pcgrad_coefficients(gramian: Tensor, orders: Tensor) -> Tensor:
 class PCGrad(GramianWeighting):
     def weights(self, gramian: Tensor) -> Tensor:
         orders = random_task_orders(gramian.shape[0], gramian.device)
-        return pcgrad_coefficients(gramian, orders).sum(dim=0).to(gramian.dtype)
+        return pcgrad_coefficients(gramian, orders).sum(dim=0)
