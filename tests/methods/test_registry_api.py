@@ -26,7 +26,7 @@ DEFAULTS = {
     "ew": {},
     "famo": {"logit_lr": 0.025, "logit_decay": 1e-3},
     "graddrop": {"leak": 0.0, "source": "representation"},
-    "gradnorm": {"alpha": 1.5, "weight_lr": 0.025},
+    "gradnorm": {"alpha": 1.5},
     "imtl": {"init_log_scale": 0.0},
     "imtl-g": {},
     "imtl-l": {"init_log_scale": 0.0},
