@@ -4,7 +4,7 @@ Learnable task weights w, positive and summing to T. Each step, with gₜ the ta
 shared parameters (a row of the Jacobian):
 
     Gₜ = wₜ·‖gₜ‖,  Ḡ = meanₜ Gₜ,  rₜ = L̃ₜ / meanₖ L̃ₖ,  L̃ₜ = Lₜ/Lₜ(0)
-    L_grad = Σₜ |Gₜ − sg(Ḡ·rₜ^α)|,   α = 1.5
+    L_grad = Σₜ |Gₜ − sg(Ḡ·rₜ^α)|,   α = 1.5 (the paper's value on NYUv2, LibMTL's default)
 
 the shared update is d = Σₜ wₜ gₜ with the current w; then w takes a gradient step on L_grad
 (∂L_grad/∂wₜ = sign(Gₜ − Ḡrₜ^α)·‖gₜ‖, the target held constant) — the paper's Algorithm 1, whose

@@ -5,8 +5,9 @@ L̃ₜ = e^{sₜ}·Lₜ − sₜ, applied through ``transform_loss`` — so the 
 — and IMTL-G's closed-form weights (:mod:`mtlx.methods.imtl_g`) on the Jacobian of the scaled
 losses for the shared parameters: d = Σₜ αₜ ∇L̃ₜ with Σα = 1 and equal projections on every unit
 ∇L̃ₜ. (The direction of IMTL-G's update does not depend on the gradients' scales, so e^{sₜ}
-acts on the heads and on the update's length only.) sₜ are learned by the run's optimizer (init
-0). Task weights reported: α, the weights of the scaled losses' gradients.
+acts on the heads and on the update's length only.) sₜ are learned by the run's optimizer, from
+sₜ = 0 (LibMTL's start; the paper gives none). Task weights reported: α, the weights of the scaled
+losses' gradients.
 
 Scale: shared gradient Σα = 1 (IMTL-G's), heads e^{sₜ}·∇Lₜ (EW's at initialisation).
 """

@@ -2,7 +2,8 @@
 
     Σₜ e^{sₜ}·Lₜ − sₜ
 
-with sₜ learned jointly with the network by the run's optimizer (init 0). At the optimum of sₜ,
+with sₜ learned jointly with the network by the run's optimizer, from sₜ = 0 (LibMTL's start; the
+paper gives none). At the optimum of sₜ,
 e^{sₜ}·Lₜ = 1: every scaled loss is kept at 1, whatever the loss's own scale (no distribution
 assumption, unlike UW). Task weights reported: e^{sₜ}.
 

@@ -2,7 +2,7 @@
 
 One heavy-ball momentum buffer per task for the shared parameters (PyTorch's convention):
 
-    vₜ ← μ·vₜ + gₜ,   θ ← θ − lr·Σₜ vₜ,   μ = 0.9,
+    vₜ ← μ·vₜ + gₜ,   θ ← θ − lr·Σₜ vₜ,   μ = 0.9 (the momentum of the runs' SGD),
 
 the direction being the final update (``owns_shared_update``; the trainer applies θ ← θ − lr·d with
 the run's learning rate, the heads keep the run's optimizer). The shared parameters get no

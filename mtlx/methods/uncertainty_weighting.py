@@ -1,7 +1,9 @@
 """UW — homoscedastic uncertainty weighting (Kendall, Gal & Cipolla, CVPR 2018).
 
 Objective Σₜ ½·exp(−sₜ)·Lₜ + ½·sₜ with sₜ = log σₜ² learned jointly with the network by the run's
-optimizer (no weight decay on sₜ). Task weights reported: ½·exp(−sₜ).
+optimizer (no weight decay on sₜ). The paper gives no initial value; sₜ = −0.5 is LibMTL's (on
+which the seed paper ran), so that the initial weights are ½e^{0.5} ≈ 0.82. Task weights reported:
+½·exp(−sₜ).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from mtlx.methods.registry import METHODS
 
 @METHODS.register("uw")
 class UncertaintyWeighting(LossWeighting):
-    def __init__(self, num_tasks: int, init_log_variance: float = 0.0) -> None:
+    def __init__(self, num_tasks: int, init_log_variance: float = -0.5) -> None:
         super().__init__(num_tasks)
         self.init_log_variance = float(init_log_variance)
         self.log_variances = nn.Parameter(torch.full((num_tasks,), self.init_log_variance))
