@@ -9,7 +9,7 @@ Its state comes out as plain tensors and numbers (``state_dict``), for checkpoin
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
@@ -49,34 +49,30 @@ class TensorAdam:
         state = self.optimizer.state.get(self.tensor)
         return int(state["step"]) if state else 0
 
-    def state_dict(self) -> dict[str, Any]:
-        """The tensor, the step count and the two moments (``None`` before the first step)."""
+    def state_dict(self, prefix: str = "") -> dict[str, Any]:
+        """The step count and the two moments (``None`` before the first step), keys prefixed."""
         state = self.optimizer.state.get(self.tensor)
         return {
-            "tensor": self.tensor.detach().clone(),
-            "steps": self.steps,
-            "first_moment": state["exp_avg"].clone() if state else None,
-            "second_moment": state["exp_avg_sq"].clone() if state else None,
+            f"{prefix}steps": self.steps,
+            f"{prefix}first_moment": state["exp_avg"].clone() if state else None,
+            f"{prefix}second_moment": state["exp_avg_sq"].clone() if state else None,
         }
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        with torch.no_grad():
-            self.tensor.copy_(state["tensor"])
+    def load_state_dict(self, state: Mapping[str, Any], prefix: str = "") -> None:
         self.optimizer.state.clear()
-        if state["steps"]:
-            # through PyTorch's own loader, which puts each entry on the device and dtype it needs
-            self.optimizer.load_state_dict(
-                {
-                    "state": {
-                        0: {
-                            "step": torch.tensor(float(state["steps"])),
-                            "exp_avg": state["first_moment"].clone(),
-                            "exp_avg_sq": state["second_moment"].clone(),
-                        }
-                    },
-                    "param_groups": [
-                        {**group, "params": [0]}
-                        for group in self.optimizer.state_dict()["param_groups"]
-                    ],
-                }
-            )
+        if not state[f"{prefix}steps"]:
+            return
+        # through PyTorch's own loader, which puts each entry on the device and dtype it needs
+        groups = self.optimizer.state_dict()["param_groups"]
+        self.optimizer.load_state_dict(
+            {
+                "state": {
+                    0: {
+                        "step": torch.tensor(float(state[f"{prefix}steps"])),
+                        "exp_avg": state[f"{prefix}first_moment"].clone(),
+                        "exp_avg_sq": state[f"{prefix}second_moment"].clone(),
+                    }
+                },
+                "param_groups": [{**group, "params": [0]} for group in groups],
+            }
+        )

@@ -21,7 +21,8 @@ Scale: a sum over tasks of Adam steps, each of magnitude ≈ 1 per coordinate. N
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -55,6 +56,23 @@ class AdaTask(GradientAggregator):
         super().reset()
         # T × d displacements (each task's Adam step at lr = 1) and the moments mₜ, vₜ
         self.optimizer: TensorAdam | None = None
+
+    def state_dict(self) -> dict[str, Any]:
+        if self.optimizer is None:
+            return {
+                **super().state_dict(),
+                "adam_steps": 0,
+                "adam_first_moment": None,
+                "adam_second_moment": None,
+            }
+        return {**super().state_dict(), **self.optimizer.state_dict("adam_")}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        super().load_state_dict(state)
+        self.optimizer = None
+        if state["adam_steps"]:
+            self.optimizer = self._optimizer(torch.zeros_like(state["adam_first_moment"]))
+            self.optimizer.load_state_dict(state, "adam_")
 
     def _optimizer(self, displacements: Tensor) -> TensorAdam:
         fused = displacements.device.type in ("cpu", "cuda")

@@ -24,8 +24,9 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections import Counter
+from collections.abc import Mapping
 from enum import Enum
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor, nn
@@ -35,6 +36,12 @@ from torch import Tensor, nn
 # keeps the launches few. Either bounds the extra memory to one block.
 _CPU_BLOCK_ENTRIES = 1 << 20
 _DEVICE_BLOCK_ENTRIES = 1 << 26
+
+
+def state_copy(tensor: Tensor | None) -> Tensor | None:
+    """A detached copy of a piece of state (``None`` stays ``None``), so that a state dict is a
+    snapshot and a loaded method shares no memory with its source."""
+    return None if tensor is None else tensor.detach().clone()
 
 
 def task_gramian(jacobian: Tensor) -> Tensor:
@@ -81,7 +88,9 @@ class Method(ABC):
         self.events: Counter[str] = Counter()
 
     def parameters(self) -> list[nn.Parameter]:
-        """Learnable parameters the method owns (UW's log-variances); optimized with the model."""
+        """Learnable parameters the method owns, optimized by the run's optimizer with the model
+        (no weight decay): UW's log-variances and IMTL's scales get their gradients through the
+        objective, GradNorm's logits from ``aggregate``, which sets them."""
         return []
 
     def to(self, device: str) -> Method:
@@ -97,6 +106,19 @@ class Method(ABC):
     def end_epoch(self) -> None:
         """Called by the trainer after every training epoch (DWA's loss history, for one)."""
         return None
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything the method has learned or accumulated, as a snapshot of plain tensors,
+        numbers, lists and ``None`` (``torch.save`` / ``torch.load(weights_only=True)`` keep it):
+        learned parameters' values, optimizer moments, averages, loss histories, previous weights,
+        step counters, and the ``events`` not yet cleared (a dict of counts). ``{}`` for a
+        stateless method. Tensors stay on the method's device."""
+        return {"events": dict(self.events)} if self.events else {}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore ``state_dict()``'s state into a method built with the same hyper-parameters;
+        it then continues exactly as the method the state came from."""
+        self.events = Counter(state.get("events", {}))
 
 
 class LossWeighting(Method):

@@ -16,10 +16,13 @@ Scale: a sum of T gradients of the largest task's EMA norm. Task weights reporte
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import torch
 from torch import Tensor
 
-from mtlx.methods.base import GradientAggregator
+from mtlx.methods.base import GradientAggregator, state_copy
 from mtlx.methods.registry import METHODS
 
 LOG_EPSILON = 1e-8
@@ -42,6 +45,18 @@ class DBMTL(GradientAggregator):
         super().reset()
         self.steps = 0
         self.gradient_average: Tensor | None = None  # ĝ, T × d
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            **super().state_dict(),
+            "steps": self.steps,
+            "gradient_average": state_copy(self.gradient_average),
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        super().load_state_dict(state)
+        self.steps = int(state["steps"])
+        self.gradient_average = state_copy(state["gradient_average"])
 
     def transform_loss(self, task: int, loss: Tensor) -> Tensor:
         return torch.log(loss + LOG_EPSILON)

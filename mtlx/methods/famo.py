@@ -22,14 +22,22 @@ so that clipping is not part of this method (as in LibMTL's FAMO).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import torch
 from torch import Tensor
 
 from mtlx.methods.adam import TensorAdam
-from mtlx.methods.base import LossWeighting
+from mtlx.methods.base import LossWeighting, state_copy
 from mtlx.methods.registry import METHODS
 
 LOG_EPSILON = 1e-8
+_NO_ADAM_STATE = {
+    "logit_adam_steps": 0,
+    "logit_adam_first_moment": None,
+    "logit_adam_second_moment": None,
+}
 
 
 @METHODS.register("famo")
@@ -59,6 +67,26 @@ class FAMO(LossWeighting):
         """Steps taken by the logits' Adam (0 after ``reset``)."""
         return 0 if self.logit_optimizer is None else self.logit_optimizer.steps
 
+    def state_dict(self) -> dict[str, Any]:
+        optimizer = self.logit_optimizer
+        return {
+            **super().state_dict(),
+            "logits": state_copy(self.logits),
+            **(optimizer.state_dict("logit_adam_") if optimizer else _NO_ADAM_STATE),
+            "previous_losses": state_copy(self.previous_losses),
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        super().load_state_dict(state)
+        self.logit_optimizer = None
+        if state["logits"] is not None:
+            self.logit_optimizer = self._logit_optimizer(state["logits"].clone())
+            self.logit_optimizer.load_state_dict(state, "logit_adam_")
+        self.previous_losses = state_copy(state["previous_losses"])
+
+    def _logit_optimizer(self, logits: Tensor) -> TensorAdam:
+        return TensorAdam(logits, lr=self.logit_lr, weight_decay=self.logit_decay)
+
     def _update_logits(self, losses: Tensor) -> None:
         assert self.logit_optimizer is not None and self.previous_losses is not None
         logits = self.logit_optimizer.tensor.detach()
@@ -69,9 +97,7 @@ class FAMO(LossWeighting):
     def combine(self, losses: Tensor) -> Tensor:
         detached = losses.detach()
         if self.logit_optimizer is None:
-            self.logit_optimizer = TensorAdam(
-                torch.zeros_like(detached), lr=self.logit_lr, weight_decay=self.logit_decay
-            )
+            self.logit_optimizer = self._logit_optimizer(torch.zeros_like(detached))
         else:
             self._update_logits(detached)
         self.previous_losses = detached

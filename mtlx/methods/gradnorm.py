@@ -24,10 +24,13 @@ Scale: Σw = T — EW's sum at initialisation. Heads keep their raw gradients (m
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import torch
 from torch import Tensor, nn
 
-from mtlx.methods.base import GradientAggregator
+from mtlx.methods.base import GradientAggregator, state_copy
 from mtlx.methods.registry import METHODS
 
 
@@ -49,6 +52,19 @@ class GradNorm(GradientAggregator):
         with torch.no_grad():
             self.logits.zero_()
         self.initial_losses: Tensor | None = None  # Lₜ(0)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            **super().state_dict(),
+            "logits": state_copy(self.logits),
+            "initial_losses": state_copy(self.initial_losses),
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        super().load_state_dict(state)
+        with torch.no_grad():
+            self.logits.copy_(state["logits"])
+        self.initial_losses = state_copy(state["initial_losses"])
 
     @property
     def loss_weights(self) -> Tensor:

@@ -14,6 +14,9 @@ Scale: shared gradient Σα = 1 (IMTL-G's), heads e^{sₜ}·∇Lₜ (EW's at ini
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from torch import Tensor, nn
 
 from mtlx.methods.imtl_g import IMTLG
@@ -33,6 +36,13 @@ class IMTL(IMTLG):
     def reset(self) -> None:
         super().reset()
         self.loss_scales.reset()
+
+    def state_dict(self) -> dict[str, Any]:
+        return {**super().state_dict(), **self.loss_scales.state_dict()}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        super().load_state_dict(state)
+        self.loss_scales.load_state_dict({"log_scales": state["log_scales"]})
 
     def transform_loss(self, task: int, loss: Tensor) -> Tensor:
         return scaled_losses(self.loss_scales.log_scales[task], loss)

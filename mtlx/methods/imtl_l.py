@@ -12,10 +12,13 @@ Scale: Σₜ e^{sₜ}·∇Lₜ — EW's sum at initialisation (s = 0).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import torch
 from torch import Tensor, nn
 
-from mtlx.methods.base import LossWeighting
+from mtlx.methods.base import LossWeighting, state_copy
 from mtlx.methods.registry import METHODS
 
 
@@ -38,6 +41,14 @@ class IMTLL(LossWeighting):
         super().reset()
         with torch.no_grad():
             self.log_scales.fill_(self.init_log_scale)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {**super().state_dict(), "log_scales": state_copy(self.log_scales)}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        super().load_state_dict(state)
+        with torch.no_grad():
+            self.log_scales.copy_(state["log_scales"])
 
     def combine(self, losses: Tensor) -> Tensor:
         self.task_weights = torch.exp(self.log_scales).detach()

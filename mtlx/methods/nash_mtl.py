@@ -29,10 +29,13 @@ gradients (mtlx's convention, see ``mtlx.methods.base``). Task weights reported:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import torch
 from torch import Tensor
 
-from mtlx.methods.base import GramianWeighting
+from mtlx.methods.base import GramianWeighting, state_copy
 from mtlx.methods.registry import METHODS
 from mtlx.methods.solvers import host_gramian, nash_bargaining_weights
 
@@ -59,6 +62,18 @@ class NashMTL(GramianWeighting):
         super().reset()
         self.steps = 0
         self.bargaining_weights: Tensor | None = None  # α of the last solve, unclipped, on the host
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            **super().state_dict(),
+            "steps": self.steps,
+            "bargaining_weights": state_copy(self.bargaining_weights),
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        super().load_state_dict(state)
+        self.steps = int(state["steps"])
+        self.bargaining_weights = state_copy(state["bargaining_weights"])
 
     def weights(self, gramian: Tensor) -> Tensor:
         # all on the host: one copy of the T × T Gramian off the device, the weights back on it

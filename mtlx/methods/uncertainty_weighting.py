@@ -8,10 +8,13 @@ which the seed paper ran), so that the initial weights are ½e^{0.5} ≈ 0.82. T
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import torch
 from torch import Tensor, nn
 
-from mtlx.methods.base import LossWeighting
+from mtlx.methods.base import LossWeighting, state_copy
 from mtlx.methods.registry import METHODS
 
 
@@ -29,6 +32,14 @@ class UncertaintyWeighting(LossWeighting):
         super().reset()
         with torch.no_grad():
             self.log_variances.fill_(self.init_log_variance)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {**super().state_dict(), "log_variances": state_copy(self.log_variances)}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        super().load_state_dict(state)
+        with torch.no_grad():
+            self.log_variances.copy_(state["log_variances"])
 
     def combine(self, losses: Tensor) -> Tensor:
         precisions = 0.5 * torch.exp(-self.log_variances)
