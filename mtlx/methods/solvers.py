@@ -3,17 +3,14 @@
 Every solver works on the T × T Gramian ``G = J Jᵀ`` of the task gradients (never on the d-dim
 gradients), in float64 NumPy on the host: the Gramian is copied off the device once per step and
 the weights copied back — one host synchronisation per step — and the iterations branch on the
-host at no cost, stopping as soon as the optimality conditions hold. Each solver checks its
-answer and raises :class:`SolverError` when its iteration budget is spent without reaching the
-tolerance; there is no fallback to some other answer.
+host at no cost, stopping as soon as the optimality conditions hold. A T × T problem is a few
+microseconds of arithmetic per iteration, so on any device its cost is the dispatch of each small
+operation, which NumPy does cheaply (README, "Per-task gradients and their cost").
 
-Why the host: a T × T problem is a few microseconds of arithmetic per iteration, so on any device
-its cost is the launch or dispatch of each small operation. Measured before this module moved:
-on an H100 at T = 40, MGDA's solver in torch on the device made 41 synchronisations a step
-(cuSOLVER's status checks) and CAGrad's barrier method took about 0.2 s a step; branch-free torch
-on the host still spent 13 ms (MGDA, T = 40) and 46–52 ms (CAGrad, T = 3 and 40) a step in torch's
-per-operation dispatch. NumPy's dispatch is several times cheaper and early stopping avoids the
-fixed iteration counts a branch-free formulation needs (README, "Solvers").
+Each solver checks its answer and raises :class:`SolverError` when its iteration budget is spent
+without reaching the tolerance; there is no fallback to some other answer. A Gramian with
+non-finite entries raises :class:`NonFiniteInputError` (the gradients have diverged); a problem
+with provably no solution raises :class:`NoSolutionError`, whose message says why.
 
 - :func:`min_norm_two`: Sener & Koltun's exact 2-task closed form (their Algorithm 1).
 - :func:`min_norm_weights`: the minimum-norm point of the convex hull of the task gradients
