@@ -1,4 +1,5 @@
-"""Wall time of the T × T solvers behind MGDA, Nash-MTL and CAGrad (pytest-benchmark).
+"""Wall time of the T × T solvers behind MGDA, IMTL-G, Nash-MTL and CAGrad, and of the float64
+Gramian they start from (pytest-benchmark).
 
 Run with ``make bench``. The Gramians come from seeded Jacobians with conflicting tasks (each task
 gradient minus 0.8 times the previous one), the regime where the solvers work hardest; T = 2, 3
@@ -10,24 +11,37 @@ from __future__ import annotations
 import pytest
 import torch
 
+from mtlx.methods.base import task_gramian
+from mtlx.methods.imtl_g import imtl_g_weights
 from mtlx.methods.solvers import cagrad_weights, min_norm_weights, nash_bargaining_weights
 
 SOLVERS = {
     "mgda": min_norm_weights,
-    "nash-mtl": lambda gramian: nash_bargaining_weights(gramian / gramian.norm()),
+    "imtl-g": imtl_g_weights,
+    "nash-mtl": nash_bargaining_weights,
     "cagrad": lambda gramian: cagrad_weights(gramian, 0.4),
 }
 
 
-def conflicting_gramian(num_tasks: int, dim: int) -> torch.Tensor:
+def conflicting_jacobian(num_tasks: int, dim: int) -> torch.Tensor:
     jacobian = torch.randn(num_tasks, dim, generator=torch.Generator().manual_seed(0))
     jacobian[1:] -= 0.8 * jacobian[:-1].clone()
-    return jacobian @ jacobian.T
+    return jacobian
 
 
 @pytest.mark.parametrize("num_tasks", [2, 3, 40])
 @pytest.mark.parametrize("solver", sorted(SOLVERS))
 def test_solver(benchmark, solver: str, num_tasks: int) -> None:
-    gramian = conflicting_gramian(num_tasks, 10 * num_tasks)
+    gramian = task_gramian(conflicting_jacobian(num_tasks, 10 * num_tasks))
     weights = benchmark(SOLVERS[solver], gramian)
     assert torch.isfinite(weights).all()
+
+
+@pytest.mark.parametrize(("num_tasks", "dim"), [(3, 1 << 22), (40, 1 << 18)])
+@pytest.mark.parametrize("product", ["float32", "float64 from float32"])
+def test_gramian(benchmark, product: str, num_tasks: int, dim: int) -> None:
+    """G = JJᵀ of a float32 Jacobian: in float32, and in float64 as the methods compute it."""
+    jacobian = conflicting_jacobian(num_tasks, dim)
+    compute = task_gramian if product == "float64 from float32" else lambda j: j @ j.T
+    gramian = benchmark(compute, jacobian)
+    assert torch.isfinite(gramian).all()

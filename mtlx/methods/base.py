@@ -28,12 +28,13 @@ from collections.abc import Mapping
 from enum import Enum
 from typing import Any, ClassVar
 
+import numpy as np
 import torch
+from numpy.typing import NDArray
 from torch import Tensor, nn
 
-# Jacobian entries converted to float64 at a time by ``task_gramian``: on the CPU a block of 2²⁰
-# (8 MiB) stays in cache between its conversion and its product; on an accelerator 2²⁶ (512 MiB)
-# keeps the launches few. Either bounds the extra memory to one block.
+# Jacobian entries converted to float64 at a time by ``task_gramian``, which bounds the extra memory
+# to one block: 2²⁰ (8 MiB) on the CPU, 2²⁶ (512 MiB) on an accelerator, to keep launches few.
 _CPU_BLOCK_ENTRIES = 1 << 20
 _DEVICE_BLOCK_ENTRIES = 1 << 26
 
@@ -49,13 +50,15 @@ def task_gramian(jacobian: Tensor) -> Tensor:
 
     The product of two float32 numbers is exact in float64, so from a float32 Jacobian G is exact
     up to the float64 rounding of its sums: gradient norms orders of magnitude apart and nearly
-    dependent gradients, which a float32 Gramian blurs at ε = 1.2e-7, keep their geometry.
+    dependent gradients, which a float32 Gramian blurs (its sums of millions of terms are rounded
+    at ε = 1.2e-7 many times over), keep their geometry. J is converted block by block.
     """
     if jacobian.dtype == torch.float64:
         return jacobian @ jacobian.T
+    if jacobian.device.type == "cpu" and jacobian.dtype == torch.float32:
+        return torch.from_numpy(_cpu_gramian(jacobian.detach().numpy()))
     t, d = jacobian.shape
-    block_entries = _CPU_BLOCK_ENTRIES if jacobian.device.type == "cpu" else _DEVICE_BLOCK_ENTRIES
-    columns = max(1, min(d, block_entries // t))
+    columns = max(1, min(d, _DEVICE_BLOCK_ENTRIES // t))
     gramian = torch.zeros(t, t, dtype=torch.float64, device=jacobian.device)
     block = torch.empty(t, columns, dtype=torch.float64, device=jacobian.device)
     for start in range(0, d, columns):
@@ -63,6 +66,21 @@ def task_gramian(jacobian: Tensor) -> Tensor:
         converted = block[:, : part.shape[1]]
         converted.copy_(part)
         gramian.addmm_(converted, converted.T)
+    return gramian
+
+
+def _cpu_gramian(jacobian: NDArray[np.float32]) -> NDArray[np.float64]:
+    """The CPU's float64 Gramian by NumPy, whose A·Aᵀ is a symmetric rank-k update: on the skinny
+    T × d blocks of a Jacobian it measured up to several times faster than torch's product."""
+    t, d = jacobian.shape
+    columns = max(1, min(d, _CPU_BLOCK_ENTRIES // t))
+    gramian = np.zeros((t, t))
+    block = np.empty((t, columns))
+    for start in range(0, d, columns):
+        part = jacobian[:, start : start + columns]
+        converted = block[:, : part.shape[1]]
+        converted[...] = part
+        gramian += converted @ converted.T
     return gramian
 
 

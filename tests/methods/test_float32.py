@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mtlx.methods import METHODS, GradientAggregator, build_method
+from mtlx.methods import METHODS, GradientAggregator, base, build_method
+from mtlx.methods.base import task_gramian
 from mtlx.methods.solvers import NoSolutionError
 from tests.methods.conftest import BASE_CASES, JacobianCase, assert_direction_close
 
@@ -54,3 +55,30 @@ def test_float32_jacobians_give_the_float64_answer(name: str, case: JacobianCase
             error = float((weights.double() - reference_weights).abs().max())
             assert error <= 1e-4 * largest
     assert_direction_close(direction, reference_direction, scale_weights, jacobian)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16])
+def test_task_gramian_is_the_float64_gramian_block_by_block(monkeypatch, dtype) -> None:
+    # blocks of 64 entries: many blocks and a partial last one, on NumPy's path (float32 on the
+    # CPU) and on torch's (the other dtypes, and every accelerator)
+    monkeypatch.setattr(base, "_CPU_BLOCK_ENTRIES", 64)
+    monkeypatch.setattr(base, "_DEVICE_BLOCK_ENTRIES", 64)
+    jacobian = torch.randn(3, 1000, generator=torch.Generator().manual_seed(0)).to(dtype)
+    exact = jacobian.double() @ jacobian.double().T
+    gramian = task_gramian(jacobian)
+    assert gramian.dtype == torch.float64
+    torch.testing.assert_close(gramian, exact, rtol=1e-13, atol=0)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("name", [name for name in GRADIENT_METHODS if name != "pcgrad"])
+def test_the_device_gives_the_hosts_answer(name: str) -> None:
+    # (PCGrad left out: CUDA's random task orders are not the CPU's)
+    jacobian = JacobianCase(5, 20, "scaled").in_dtype(torch.float32).build()
+    torch.testing.assert_close(
+        task_gramian(jacobian.cuda()).cpu(), task_gramian(jacobian), rtol=1e-13, atol=0
+    )
+    cpu_direction, _ = step(name, jacobian)
+    cuda_direction, _ = step(name, jacobian.cuda())
+    assert cuda_direction.device.type == "cuda"
+    assert_direction_close(cuda_direction.cpu(), cpu_direction, torch.ones(5), jacobian)
