@@ -133,3 +133,20 @@ def test_imtl_hybrid_scales_the_losses_and_balances_the_shared_gradient() -> Non
     torch.testing.assert_close(method.aggregate(jacobian, losses), aggregate("imtl-g", jacobian))
     method.reset()
     torch.testing.assert_close(log_scales.detach(), torch.zeros(2))
+
+
+def test_gradients_without_an_equal_projection_direction_give_zero_weights() -> None:
+    # C invertible with wᵀC⁻¹1 = 0 (wₜ = 1/‖gₜ‖): Gα ∝ n forces Σα = 0, so no α with Σα = 1
+    # exists; nearby, the weights are the paper's, and huge
+    units = torch.randn(3, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    units = units / units.norm(dim=1, keepdim=True)
+    beta = torch.linalg.solve(units @ units.T, torch.ones(3, dtype=torch.float64))
+    norms = torch.tensor([1.0, 1.0, float(-beta[2] / (beta[0] + beta[1]))], dtype=torch.float64)
+    assert float(norms[2]) > 0 and abs(float((beta / norms).sum())) < 1e-12
+    jacobian = units * norms[:, None]
+    torch.testing.assert_close(imtl_g_weights(task_gramian(jacobian)), torch.zeros(3).double())
+    jacobian[2] *= 1.001
+    weights = imtl_g_weights(task_gramian(jacobian))
+    assert float(weights.abs().max()) > 100
+    projections = unit_projections(jacobian, weights)
+    torch.testing.assert_close(projections, projections.mean().expand(3), rtol=1e-6, atol=0)
