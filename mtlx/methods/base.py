@@ -33,9 +33,12 @@ import torch
 from numpy.typing import NDArray
 from torch import Tensor, nn
 
+# On the CPU, NumPy's A·Aᵀ (a symmetric rank-k update) is the faster float64 product for up to
+# this many tasks, torch's beyond (benchmarks/test_solvers.py); accelerators use torch's.
+_CPU_NUMPY_MAX_TASKS = 16
 # Jacobian entries converted to float64 at a time by ``task_gramian``, which bounds the extra memory
-# to one block: 2²⁰ (8 MiB) on the CPU, 2²⁶ (512 MiB) on an accelerator, to keep launches few.
-_CPU_BLOCK_ENTRIES = 1 << 20
+# to one block: 2²² (32 MiB) for NumPy, 2²⁶ (512 MiB) for torch, whose products want few and long.
+_CPU_BLOCK_ENTRIES = 1 << 22
 _DEVICE_BLOCK_ENTRIES = 1 << 26
 
 
@@ -55,8 +58,14 @@ def task_gramian(jacobian: Tensor) -> Tensor:
     """
     if jacobian.dtype == torch.float64:
         return jacobian @ jacobian.T
-    if jacobian.device.type == "cpu" and jacobian.dtype == torch.float32:
+    on_cpu = jacobian.device.type == "cpu" and jacobian.dtype == torch.float32
+    if on_cpu and jacobian.shape[0] <= _CPU_NUMPY_MAX_TASKS:
         return torch.from_numpy(_cpu_gramian(jacobian.detach().numpy()))
+    return _device_gramian(jacobian.detach())
+
+
+def _device_gramian(jacobian: Tensor) -> Tensor:
+    """The float64 Gramian by torch, on J's device."""
     t, d = jacobian.shape
     columns = max(1, min(d, _DEVICE_BLOCK_ENTRIES // t))
     gramian = torch.zeros(t, t, dtype=torch.float64, device=jacobian.device)
@@ -70,8 +79,7 @@ def task_gramian(jacobian: Tensor) -> Tensor:
 
 
 def _cpu_gramian(jacobian: NDArray[np.float32]) -> NDArray[np.float64]:
-    """The CPU's float64 Gramian by NumPy, whose A·Aᵀ is a symmetric rank-k update: on the skinny
-    T × d blocks of a Jacobian it measured up to several times faster than torch's product."""
+    """The float64 Gramian by NumPy, on the CPU."""
     t, d = jacobian.shape
     columns = max(1, min(d, _CPU_BLOCK_ENTRIES // t))
     gramian = np.zeros((t, t))

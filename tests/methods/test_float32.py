@@ -57,13 +57,17 @@ def test_float32_jacobians_give_the_float64_answer(name: str, case: JacobianCase
     assert_direction_close(direction, reference_direction, scale_weights, jacobian)
 
 
+@pytest.mark.parametrize("num_tasks", [3, 20])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16])
-def test_task_gramian_is_the_float64_gramian_block_by_block(monkeypatch, dtype) -> None:
+def test_task_gramian_is_the_float64_gramian_block_by_block(
+    monkeypatch, dtype: torch.dtype, num_tasks: int
+) -> None:
     # blocks of 64 entries: many blocks and a partial last one, on NumPy's path (float32 on the
-    # CPU) and on torch's (the other dtypes, and every accelerator)
+    # CPU, up to 16 tasks) and on torch's (beyond, the other dtypes, and every accelerator)
     monkeypatch.setattr(base, "_CPU_BLOCK_ENTRIES", 64)
     monkeypatch.setattr(base, "_DEVICE_BLOCK_ENTRIES", 64)
-    jacobian = torch.randn(3, 1000, generator=torch.Generator().manual_seed(0)).to(dtype)
+    generator = torch.Generator().manual_seed(0)
+    jacobian = torch.randn(num_tasks, 1000, generator=generator).to(dtype)
     exact = jacobian.double() @ jacobian.double().T
     gramian = task_gramian(jacobian)
     assert gramian.dtype == torch.float64
