@@ -7,11 +7,10 @@ Two exact engines:
   *private* tensors (its head): a call never touches, or fills zeros for, another task's head;
 - ``batched``: one backward with ``is_grads_batched`` (vmap over the T one-hot cotangents).
 
-``auto`` is the loop on every device, because it measured faster everywhere (README,
-"Per-task gradients"): batched/loop = 1.1–1.6 on 2 CPU cores; on an H100 1.18 for SegNet at T = 3
-and 1.15 for ResNet-18 at T = 40, where the loop also beat a LibMTL-style loop (305 vs 322 ms).
-Either engine can be forced (``--jacobian loop|batched``). Where the batched backward fails (an
-op without a batching rule), :class:`JacobianEngine` says so once in the log and uses the loop.
+``auto`` is the loop on every device, the faster of the two wherever it was measured (README,
+"Per-task gradients and their cost"). Either engine can be forced (``--jacobian loop|batched``).
+Where the batched backward fails (an op without a batching rule), :class:`JacobianEngine` says so
+once in the log and uses the loop.
 """
 
 from __future__ import annotations

@@ -486,7 +486,7 @@ class TrainingRun:
         self.optimizer.load_state_dict(state["optimizer"])
         if self.scheduler is not None and state["scheduler"] is not None:
             self.scheduler.load_state_dict(state["scheduler"])
-        self.method.load_state_dict(state["method"])
+        self.method.load_state_dict(_on_device(state["method"], self.device))
         self.method.events.clear()
         self.method.events.update(state["method_events"])
         selection = state["selection"]
@@ -509,6 +509,17 @@ class TrainingRun:
             )
         self.order_generator.set_state(state["order_generator"])
         restore_rng_states(state["rng"], self.device)
+
+
+def _on_device(state: Any, device: torch.device) -> Any:
+    """A state tree (checkpoints load on the CPU) with its tensors moved to the run's device."""
+    if isinstance(state, Tensor):
+        return state.to(device)
+    if isinstance(state, dict):
+        return {key: _on_device(value, device) for key, value in state.items()}
+    if isinstance(state, list | tuple):
+        return type(state)(_on_device(value, device) for value in state)
+    return state
 
 
 def capture_rng_states(device: torch.device) -> dict[str, Any]:

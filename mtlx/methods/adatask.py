@@ -13,20 +13,21 @@ to a constant scale of its loss (seed paper, A1.3). As in the authors' optimizer
 ``weight_decay`` and never applies it, the shared parameters get no weight decay (the training step
 says so in the log when the run sets one; the heads keep it).
 
-The T states are PyTorch's own Adam over a T × d tensor of per-task displacements, reset to zero
-before each step: one fused pass over the moments (``fused=True`` on CPU and CUDA) instead of the
-nine of a hand-written update, which matters at T = 40 where each state is T × d.
+The T states are PyTorch's own Adam (:mod:`mtlx.methods.adam`) over a T × d tensor of per-task
+displacements, reset to zero before each step, so that one fused pass updates every task's moments.
 
 Scale: a sum over tasks of Adam steps, each of magnitude ≈ 1 per coordinate. No task weights.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import torch
 from torch import Tensor
 
+from mtlx.methods.adam import TensorAdam
 from mtlx.methods.base import GradientAggregator
 from mtlx.methods.registry import METHODS
 
@@ -53,19 +54,35 @@ class AdaTask(GradientAggregator):
 
     def reset(self) -> None:
         super().reset()
-        self.displacements: Tensor | None = None  # T × d: each task's Adam step, lr = 1
-        self.optimizer: torch.optim.Adam | None = None  # holds the moments mₜ, vₜ
+        # T × d displacements (each task's Adam step at lr = 1) and the moments mₜ, vₜ
+        self.optimizer: TensorAdam | None = None
+
+    def state_dict(self) -> dict[str, Any]:
+        if self.optimizer is None:
+            return {
+                **super().state_dict(),
+                "adam_steps": 0,
+                "adam_first_moment": None,
+                "adam_second_moment": None,
+            }
+        return {**super().state_dict(), **self.optimizer.state_dict("adam_")}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        super().load_state_dict(state)
+        self.optimizer = None
+        if state["adam_steps"]:
+            self.optimizer = self._optimizer(torch.zeros_like(state["adam_first_moment"]))
+            self.optimizer.load_state_dict(state, "adam_")
+
+    def _optimizer(self, displacements: Tensor) -> TensorAdam:
+        fused = displacements.device.type in ("cpu", "cuda")
+        return TensorAdam(displacements, lr=1.0, betas=self.betas, eps=self.eps, fused=fused)
 
     def aggregate(self, jacobian: Tensor, losses: Tensor) -> Tensor:
-        if self.displacements is None or self.optimizer is None:
-            self.displacements = torch.zeros_like(jacobian, requires_grad=True)
-            fused = jacobian.device.type in ("cpu", "cuda") and jacobian.dtype.is_floating_point
-            self.optimizer = torch.optim.Adam(
-                [self.displacements], lr=1.0, betas=self.betas, eps=self.eps, fused=fused or None
-            )
+        if self.optimizer is None:
+            self.optimizer = self._optimizer(torch.zeros_like(jacobian))
+        displacements = self.optimizer.tensor
         with torch.no_grad():
-            self.displacements.zero_()
-        self.displacements.grad = jacobian.detach()
-        self.optimizer.step()  # displacements ← −m̂ₜ / (√v̂ₜ + ε)
-        self.displacements.grad = None
-        return -self.displacements.detach().sum(dim=0)
+            displacements.zero_()
+        self.optimizer.step(jacobian.detach())  # displacements ← −m̂ₜ / (√v̂ₜ + ε)
+        return -displacements.detach().sum(dim=0)

@@ -6,8 +6,9 @@ aligned Jacobian is Ĵ = B J with
     B = σ_min · V Λ^{-1/2} Vᵀ,
 
 so ĴĴᵀ = σ_min²·VVᵀ: orthogonal task gradients of equal norm σ_min — condition number 1, the
-paper's stability criterion. Only eigenvalues above λ_max·T·ε (ε of the input's dtype) count
-(σ_min is the smallest of those; linearly dependent gradients are aligned in their span). The
+paper's stability criterion. The eigendecomposition is in float64 (the Gramian of a float32
+Jacobian too); only eigenvalues above λ_max·T·ε with ε of float64 count (σ_min is the smallest of
+those; linearly dependent gradients are aligned in their span). The
 update is Σₜ ĝₜ = (B·1)ᵀ J — the sum of the aligned gradients, as LibMTL's ``B.sum(0)`` (torchjd
 uses the mean).
 
@@ -29,7 +30,7 @@ def alignment_matrix(gramian: Tensor) -> Tensor:
     g = gramian.detach().to(torch.float64)
     g = 0.5 * (g + g.T)
     eigenvalues, eigenvectors = torch.linalg.eigh(g)
-    tolerance = eigenvalues.max() * g.shape[0] * torch.finfo(gramian.dtype).eps
+    tolerance = eigenvalues.max() * g.shape[0] * torch.finfo(torch.float64).eps
     kept = eigenvalues > tolerance
     smallest = torch.where(kept, eigenvalues, torch.inf).min()
     inverse_roots = torch.where(kept, eigenvalues.clamp_min(tolerance).rsqrt(), 0.0)
@@ -42,4 +43,4 @@ def alignment_matrix(gramian: Tensor) -> Tensor:
 @METHODS.register("aligned-mtl")
 class AlignedMTL(GramianWeighting):
     def weights(self, gramian: Tensor) -> Tensor:
-        return alignment_matrix(gramian).sum(dim=1).to(gramian.dtype)
+        return alignment_matrix(gramian).sum(dim=1)

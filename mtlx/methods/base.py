@@ -14,17 +14,82 @@ unweighted (as in LibMTL, which the seed paper builds on); only the shared gradi
 Every method exposes the task weights of its last step in ``task_weights`` (a detached T-vector on
 the device, or ``None`` where the method has no weights, e.g. PCGrad), so the trainer can record
 them without a host synchronisation per step.
+
+Precision: training hands float32 Jacobians. What needs precision — the T × T Gramian and every
+solve on it — is computed in float64 from them (:func:`task_gramian`), with tolerances of the
+float64 computation; only the final weighted sum of the gradients is in the Jacobian's dtype.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections import Counter
+from collections.abc import Mapping
 from enum import Enum
 from typing import Any, ClassVar
 
+import numpy as np
 import torch
+from numpy.typing import NDArray
 from torch import Tensor, nn
+
+# On the CPU, NumPy's A·Aᵀ (a symmetric rank-k update) is the faster float64 product for up to
+# this many tasks, torch's beyond (benchmarks/test_solvers.py); accelerators use torch's.
+_CPU_NUMPY_MAX_TASKS = 16
+# Jacobian entries converted to float64 at a time by ``task_gramian``, which bounds the extra memory
+# to one block: 2²² (32 MiB) for NumPy, 2²⁶ (512 MiB) for torch, whose products want few and long.
+_CPU_BLOCK_ENTRIES = 1 << 22
+_DEVICE_BLOCK_ENTRIES = 1 << 26
+
+
+def state_copy(tensor: Tensor | None) -> Tensor | None:
+    """A detached copy of a piece of state (``None`` stays ``None``), so that a state dict is a
+    snapshot and a loaded method shares no memory with its source."""
+    return None if tensor is None else tensor.detach().clone()
+
+
+def task_gramian(jacobian: Tensor) -> Tensor:
+    """G = J Jᵀ, the T × T Gramian of the task gradients, in float64 on J's device.
+
+    The product of two float32 numbers is exact in float64, so from a float32 Jacobian G is exact
+    up to the float64 rounding of its sums: gradient norms orders of magnitude apart and nearly
+    dependent gradients, which a float32 Gramian blurs (its sums of millions of terms are rounded
+    at ε = 1.2e-7 many times over), keep their geometry. J is converted block by block.
+    """
+    if jacobian.dtype == torch.float64:
+        return jacobian @ jacobian.T
+    on_cpu = jacobian.device.type == "cpu" and jacobian.dtype == torch.float32
+    if on_cpu and jacobian.shape[0] <= _CPU_NUMPY_MAX_TASKS:
+        return torch.from_numpy(_cpu_gramian(jacobian.detach().numpy()))
+    return _device_gramian(jacobian.detach())
+
+
+def _device_gramian(jacobian: Tensor) -> Tensor:
+    """The float64 Gramian by torch, on J's device."""
+    t, d = jacobian.shape
+    columns = max(1, min(d, _DEVICE_BLOCK_ENTRIES // t))
+    gramian = torch.zeros(t, t, dtype=torch.float64, device=jacobian.device)
+    block = torch.empty(t, columns, dtype=torch.float64, device=jacobian.device)
+    for start in range(0, d, columns):
+        part = jacobian[:, start : start + columns]
+        converted = block[:, : part.shape[1]]
+        converted.copy_(part)
+        gramian.addmm_(converted, converted.T)
+    return gramian
+
+
+def _cpu_gramian(jacobian: NDArray[np.float32]) -> NDArray[np.float64]:
+    """The float64 Gramian by NumPy, on the CPU."""
+    t, d = jacobian.shape
+    columns = max(1, min(d, _CPU_BLOCK_ENTRIES // t))
+    gramian = np.zeros((t, t))
+    block = np.empty((t, columns))
+    for start in range(0, d, columns):
+        part = jacobian[:, start : start + columns]
+        converted = block[:, : part.shape[1]]
+        converted[...] = part
+        gramian += converted @ converted.T
+    return gramian
 
 
 class GradientSource(str, Enum):
@@ -44,10 +109,14 @@ class Method(ABC):
             raise ValueError(f"num_tasks must be positive, but got {num_tasks}.")
         self.num_tasks = num_tasks
         self.task_weights: Tensor | None = None
-        self.events: Counter[str] = Counter()  # noteworthy steps, read and cleared every epoch
+        # noteworthy but legitimate things a step did, by name (Nash-MTL's "zero_step"); the
+        # trainer reads and clears them after each epoch
+        self.events: Counter[str] = Counter()
 
     def parameters(self) -> list[nn.Parameter]:
-        """Learnable parameters the method owns (UW's log-variances); optimized with the model."""
+        """Learnable parameters the method owns, optimized by the run's optimizer with the model
+        (no weight decay): UW's log-variances and IMTL's scales get their gradients through the
+        objective, GradNorm's logits from ``aggregate``, which sets them."""
         return []
 
     def to(self, device: str) -> Method:
@@ -58,19 +127,24 @@ class Method(ABC):
     def reset(self) -> None:
         """Forget all state accumulated during training."""
         self.task_weights = None
-        self.events.clear()
-
-    def state_dict(self) -> dict[str, Any]:
-        """The state accumulated during training, as plain tensors and numbers (for checkpoints)."""
-        return {}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Continue from a :meth:`state_dict`."""
-        return None
+        self.events = Counter()
 
     def end_epoch(self) -> None:
         """Called by the trainer after every training epoch (DWA's loss history, for one)."""
         return None
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything the method has learned or accumulated, as a snapshot of plain tensors,
+        numbers, lists and ``None`` (``torch.save`` / ``torch.load(weights_only=True)`` keep it):
+        learned parameters' values, optimizer moments, averages, loss histories, previous weights,
+        step counters, and the ``events`` not yet cleared (a dict of counts). ``{}`` for a
+        stateless method. Tensors stay on the method's device."""
+        return {"events": dict(self.events)} if self.events else {}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore ``state_dict()``'s state into a method built with the same hyper-parameters;
+        it then continues exactly as the method the state came from."""
+        self.events = Counter(state.get("events", {}))
 
 
 class LossWeighting(Method):
@@ -114,10 +188,12 @@ class GramianWeighting(GradientAggregator):
 
     @abstractmethod
     def weights(self, gramian: Tensor) -> Tensor:
-        """The T task weights from the T × T Gramian of the task gradients."""
+        """The T task weights from the T × T Gramian of the task gradients (float64)."""
 
     def aggregate(self, jacobian: Tensor, losses: Tensor) -> Tensor:
-        weights = self.weights(jacobian @ jacobian.T)
+        weights = self.weights(task_gramian(jacobian.detach())).to(
+            device=jacobian.device, dtype=jacobian.dtype
+        )
         self.task_weights = weights.detach()
         return weights @ jacobian
 

@@ -6,8 +6,8 @@ on the shared parameters: an EMA of each task's log-loss gradient,
 
     ĝₜ ← βₖ·ĝₜ + (1 − βₖ)·gₜ,   βₖ = β / k^{β_σ}   (k the step, ĝ starting at 0),
 
-with β = 0.9, β_σ = 0.5 (the authors' LibMTL implementation), then every ĝₜ rescaled to the
-largest EMA norm and summed:
+with β = 0.9 and β_σ = 0 (a constant βₖ = β), the defaults of the authors' LibMTL implementation
+(the paper leaves β_σ open), then every ĝₜ rescaled to the largest EMA norm and summed:
 
     d = Σₜ αₜ·ĝₜ,   αₜ = maxₖ ‖ĝₖ‖ / (‖ĝₜ‖ + 1e-8).
 
@@ -16,10 +16,13 @@ Scale: a sum of T gradients of the largest task's EMA norm. Task weights reporte
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import torch
 from torch import Tensor
 
-from mtlx.methods.base import GradientAggregator
+from mtlx.methods.base import GradientAggregator, state_copy
 from mtlx.methods.registry import METHODS
 
 LOG_EPSILON = 1e-8
@@ -28,7 +31,7 @@ NORM_EPSILON = 1e-8
 
 @METHODS.register("db-mtl")
 class DBMTL(GradientAggregator):
-    def __init__(self, num_tasks: int, beta: float = 0.9, beta_sigma: float = 0.5) -> None:
+    def __init__(self, num_tasks: int, beta: float = 0.9, beta_sigma: float = 0.0) -> None:
         super().__init__(num_tasks)
         if not 0.0 <= beta < 1.0:
             raise ValueError(f"beta must be in [0, 1), but got {beta}.")
@@ -42,6 +45,18 @@ class DBMTL(GradientAggregator):
         super().reset()
         self.steps = 0
         self.gradient_average: Tensor | None = None  # ĝ, T × d
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            **super().state_dict(),
+            "steps": self.steps,
+            "gradient_average": state_copy(self.gradient_average),
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        super().load_state_dict(state)
+        self.steps = int(state["steps"])
+        self.gradient_average = state_copy(state["gradient_average"])
 
     def transform_loss(self, task: int, loss: Tensor) -> Tensor:
         return torch.log(loss + LOG_EPSILON)

@@ -12,10 +12,13 @@ Scale: Σw = T — EW's sum when the tasks progress alike.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import torch
 from torch import Tensor
 
-from mtlx.methods.base import LossWeighting
+from mtlx.methods.base import LossWeighting, state_copy
 from mtlx.methods.registry import METHODS
 
 
@@ -33,6 +36,20 @@ class DynamicWeightAverage(LossWeighting):
         self.epoch_loss_sum: Tensor | None = None
         self.epoch_steps = 0
         self.epoch_averages: list[Tensor] = []  # the last two finished epochs, oldest first
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            **super().state_dict(),
+            "epoch_loss_sum": state_copy(self.epoch_loss_sum),
+            "epoch_steps": self.epoch_steps,
+            "epoch_averages": [state_copy(average) for average in self.epoch_averages],
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        super().load_state_dict(state)
+        self.epoch_loss_sum = state_copy(state["epoch_loss_sum"])
+        self.epoch_steps = int(state["epoch_steps"])
+        self.epoch_averages = [state_copy(average) for average in state["epoch_averages"]]
 
     def end_epoch(self) -> None:
         if self.epoch_loss_sum is None:

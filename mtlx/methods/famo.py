@@ -6,9 +6,9 @@ Task weights from learnable logits ξ: z = softmax(ξ). The objective
 
 has gradient Σₜ (zₜ/(c·Lₜ))·∇Lₜ: effective weights zₜ/(c·Lₜ), which sum to 1 (scale: a convex
 combination, 1/T of EW's sum for equal losses). FAMO then moves ξ so the tasks' log-losses fall at
-equal rates: with δₜ = log Lₜ(before) − log Lₜ(after), ξ takes one Adam step (lr 0.025, L2 decay
-γ = 10⁻³ added to the gradient, as ``torch.optim.Adam(weight_decay=γ)`` in the official code) on
-the gradient of zᵀδ w.r.t. ξ, ∂(zᵀδ)/∂ξ = z ⊙ (δ − zᵀδ). The official code's min-loss offset is
+equal rates: with δₜ = log Lₜ(before) − log Lₜ(after), ξ takes one step of PyTorch's Adam (lr
+0.025, L2 decay γ = 10⁻³: ``torch.optim.Adam(weight_decay=γ)``, as the official code) on the
+gradient of zᵀδ w.r.t. ξ, ∂(zᵀδ)/∂ξ = z ⊙ (δ − zᵀδ). The official code's min-loss offset is
 0 (its default) and its ε = 10⁻⁸ is kept inside the logs.
 
 Which losses give δ: the official code re-evaluates the same batch after the optimizer step (one
@@ -22,14 +22,22 @@ so that clipping is not part of this method (as in LibMTL's FAMO).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import torch
 from torch import Tensor
 
-from mtlx.methods.adam_update import AdamUpdate
-from mtlx.methods.base import LossWeighting
+from mtlx.methods.adam import TensorAdam
+from mtlx.methods.base import LossWeighting, state_copy
 from mtlx.methods.registry import METHODS
 
 LOG_EPSILON = 1e-8
+_NO_ADAM_STATE = {
+    "logit_adam_steps": 0,
+    "logit_adam_first_moment": None,
+    "logit_adam_second_moment": None,
+}
 
 
 @METHODS.register("famo")
@@ -46,30 +54,54 @@ class FAMO(LossWeighting):
 
     def reset(self) -> None:
         super().reset()
-        self.logits: Tensor | None = None  # ξ, created on the losses' device at the first step
-        self.logit_optimizer = AdamUpdate()
+        self.logit_optimizer: TensorAdam | None = None  # ξ and its Adam, from the first step
         self.previous_losses: Tensor | None = None
+
+    @property
+    def logits(self) -> Tensor | None:
+        """ξ (``None`` before the first step)."""
+        return None if self.logit_optimizer is None else self.logit_optimizer.tensor.detach()
 
     @property
     def adam_steps(self) -> int:
         """Steps taken by the logits' Adam (0 after ``reset``)."""
-        return self.logit_optimizer.steps
+        return 0 if self.logit_optimizer is None else self.logit_optimizer.steps
+
+    def state_dict(self) -> dict[str, Any]:
+        optimizer = self.logit_optimizer
+        return {
+            **super().state_dict(),
+            "logits": state_copy(self.logits),
+            **(optimizer.state_dict("logit_adam_") if optimizer else _NO_ADAM_STATE),
+            "previous_losses": state_copy(self.previous_losses),
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        super().load_state_dict(state)
+        self.logit_optimizer = None
+        if state["logits"] is not None:
+            self.logit_optimizer = self._logit_optimizer(state["logits"].clone())
+            self.logit_optimizer.load_state_dict(state, "logit_adam_")
+        self.previous_losses = state_copy(state["previous_losses"])
+
+    def _logit_optimizer(self, logits: Tensor) -> TensorAdam:
+        return TensorAdam(logits, lr=self.logit_lr, weight_decay=self.logit_decay)
 
     def _update_logits(self, losses: Tensor) -> None:
-        assert self.logits is not None and self.previous_losses is not None
+        assert self.logit_optimizer is not None and self.previous_losses is not None
+        logits = self.logit_optimizer.tensor.detach()
         decrease = torch.log(self.previous_losses + LOG_EPSILON) - torch.log(losses + LOG_EPSILON)
-        z = torch.softmax(self.logits, dim=0)
-        gradient = z * (decrease - z @ decrease) + self.logit_decay * self.logits
-        self.logits = self.logits - self.logit_lr * self.logit_optimizer.step(gradient)
+        z = torch.softmax(logits, dim=0)
+        self.logit_optimizer.step(z * (decrease - z @ decrease))  # Adam adds γ·ξ itself
 
     def combine(self, losses: Tensor) -> Tensor:
         detached = losses.detach()
-        if self.logits is None:
-            self.logits = torch.zeros_like(detached)
+        if self.logit_optimizer is None:
+            self.logit_optimizer = self._logit_optimizer(torch.zeros_like(detached))
         else:
             self._update_logits(detached)
         self.previous_losses = detached
-        z = torch.softmax(self.logits, dim=0)
+        z = torch.softmax(self.logit_optimizer.tensor.detach(), dim=0)
         shifted = losses + LOG_EPSILON
         normalizer = (z / shifted.detach()).sum()
         self.task_weights = z / (normalizer * shifted.detach())

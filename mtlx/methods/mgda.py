@@ -21,7 +21,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from mtlx.methods.base import GramianWeighting
+from mtlx.methods.base import GramianWeighting, task_gramian
 from mtlx.methods.registry import METHODS
 from mtlx.methods.solvers import min_norm_weights
 
@@ -65,6 +65,6 @@ class MGDA(GramianWeighting):
         return self.weights(gramians)
 
     def aggregate(self, jacobian: Tensor, losses: Tensor) -> Tensor:
-        weights = self.weights(jacobian @ jacobian.T, losses)
+        weights = self.weights(task_gramian(jacobian.detach()), losses).to(jacobian.dtype)
         self.task_weights = weights.detach()
         return weights @ jacobian

@@ -2,7 +2,7 @@
 
 One heavy-ball momentum buffer per task for the shared parameters (PyTorch's convention):
 
-    vₜ ← μ·vₜ + gₜ,   θ ← θ − lr·Σₜ vₜ,   μ = 0.9,
+    vₜ ← μ·vₜ + gₜ,   θ ← θ − lr·Σₜ vₜ,   μ = 0.9 (the momentum of the runs' SGD),
 
 the direction being the final update (``owns_shared_update``; the trainer applies θ ← θ − lr·d with
 the run's learning rate, the heads keep the run's optimizer). The shared parameters get no
@@ -17,9 +17,12 @@ Scale: a sum, like EW with SGD + momentum. No task weights.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from torch import Tensor
 
-from mtlx.methods.base import GradientAggregator
+from mtlx.methods.base import GradientAggregator, state_copy
 from mtlx.methods.registry import METHODS
 
 
@@ -37,6 +40,13 @@ class MTLIO(GradientAggregator):
     def reset(self) -> None:
         super().reset()
         self.velocities: Tensor | None = None  # vₜ, T × d
+
+    def state_dict(self) -> dict[str, Any]:
+        return {**super().state_dict(), "velocities": state_copy(self.velocities)}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        super().load_state_dict(state)
+        self.velocities = state_copy(state["velocities"])
 
     def aggregate(self, jacobian: Tensor, losses: Tensor) -> Tensor:
         gradients = jacobian.detach()

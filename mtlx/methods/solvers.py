@@ -3,22 +3,20 @@
 Every solver works on the T × T Gramian ``G = J Jᵀ`` of the task gradients (never on the d-dim
 gradients), in float64 NumPy on the host: the Gramian is copied off the device once per step and
 the weights copied back — one host synchronisation per step — and the iterations branch on the
-host at no cost, stopping as soon as the optimality conditions hold. Each solver checks its
-answer and raises :class:`SolverError` when its iteration budget is spent without reaching the
-tolerance; there is no fallback to some other answer.
+host at no cost, stopping as soon as the optimality conditions hold. A T × T problem is a few
+microseconds of arithmetic per iteration, so on any device its cost is the dispatch of each small
+operation, which NumPy does cheaply (README, "Per-task gradients and their cost").
 
-Why the host: a T × T problem is a few microseconds of arithmetic per iteration, so on any device
-its cost is the launch or dispatch of each small operation. Measured before this module moved:
-on an H100 at T = 40, MGDA's solver in torch on the device made 41 synchronisations a step
-(cuSOLVER's status checks) and CAGrad's barrier method took about 0.2 s a step; branch-free torch
-on the host still spent 13 ms (MGDA, T = 40) and 46–52 ms (CAGrad, T = 3 and 40) a step in torch's
-per-operation dispatch. NumPy's dispatch is several times cheaper and early stopping avoids the
-fixed iteration counts a branch-free formulation needs (README, "Solvers").
+Each solver checks its answer and raises :class:`SolverError` when its iteration budget is spent
+without reaching the tolerance; there is no fallback to some other answer. A Gramian with
+non-finite entries raises :class:`NonFiniteInputError` (the gradients have diverged); a problem
+with provably no solution raises :class:`NoSolutionError`, whose message says why.
 
 - :func:`min_norm_two`: Sener & Koltun's exact 2-task closed form (their Algorithm 1).
 - :func:`min_norm_weights`: the minimum-norm point of the convex hull of the task gradients
   (MGDA) by Wolfe's (1976) min-norm-point algorithm, from the best edge; T = 2 is the closed form.
-- :func:`nash_bargaining_weights`: the α > 0 with ``G α = 1/α`` (Nash-MTL), by Newton's method.
+- :func:`nash_bargaining_weights`: the α > 0 with ``G α = 1/α`` (Nash-MTL), by Newton's method;
+  :class:`NoSolutionError` where the gradients provably admit none.
 - :func:`cagrad_weights`: the simplex minimiser of ``wᵀG1/T + r·‖Jᵀw‖`` (CAGrad's dual), in
   closed form for T = 2, by a barrier method on its second-order-cone form for T ≥ 3.
 
@@ -37,30 +35,38 @@ Array = NDArray[np.float64]
 
 _LINE_SEARCH_STEPS = 0.5 ** np.arange(40, dtype=np.float64)  # 1, ½, ¼, …, 2⁻³⁹
 _TINY = np.finfo(np.float64).tiny
+_EPSILON = np.finfo(np.float64).eps
+_NASH_LOOSEST = 1e-6  # the official code stops at ‖Gα − 1/α‖ < 1e-3
 
 
 class SolverError(RuntimeError):
-    """A solver did not reach its tolerance within its iteration budget (or has no solution)."""
+    """A solver did not reach its tolerance within its iteration budget."""
 
 
 class NonFiniteInputError(SolverError):
-    """The solver's input has non-finite entries: training has diverged."""
+    """The Gramian handed to a solver has non-finite entries: the gradients have diverged."""
 
 
 class NoSolutionError(SolverError):
-    """The problem provably has no solution (its message says why)."""
+    """The problem provably has no solution for these gradients; the message says why."""
 
 
-def _host(matrix: Tensor, batched: bool = False) -> Array:
+def host_gramian(matrix: Tensor, batched: bool = False) -> Array:
     """A square matrix as a symmetric float64 NumPy array (one device-to-host copy).
 
-    ``batched``: a stack (…, T, T) of independent square matrices is accepted too.
+    ``batched``: a stack (…, T, T) of independent square matrices is accepted too. Raises
+    :class:`NonFiniteInputError` when an entry is not finite.
     """
     square = matrix.ndim >= 2 and matrix.shape[-1] == matrix.shape[-2]
     if not square or (matrix.ndim != 2 and not batched):
         expected = "a stack of square matrices" if batched else "a square matrix"
         raise ValueError(f"gramian must be {expected}, but got shape {tuple(matrix.shape)}.")
     g = matrix.detach().to(device="cpu", dtype=torch.float64).numpy()
+    if not np.isfinite(g).all():
+        raise NonFiniteInputError(
+            "the task gradients have non-finite entries (the Gramian holds "
+            f"{int((~np.isfinite(g)).sum())} of {g.size}); the run has diverged"
+        )
     return 0.5 * (g + np.swapaxes(g, -1, -2))
 
 
@@ -136,7 +142,7 @@ def min_norm_residual(gramian: Tensor, weights: Tensor) -> float:
     away gap; zero exactly at the minimum-norm point.
     """
     w = weights.detach().to(device="cpu", dtype=torch.float64).numpy()
-    return _min_norm_residual(_scaled(_host(gramian)) @ w, w)
+    return _min_norm_residual(_scaled(host_gramian(gramian)) @ w, w)
 
 
 def _affine_minimizer(g: Array, active: NDArray[np.bool_]) -> Array:
@@ -177,7 +183,7 @@ def min_norm_weights(
     A stack (…, T, T) of Gramians with T ≤ 2 is solved in one vectorised pass (the closed form),
     with the same numbers as one call per Gramian.
     """
-    g = _scaled(_host(gramian, batched=True))
+    g = _scaled(host_gramian(gramian, batched=True))
     t = g.shape[-1]
     _check_closed_form_batch(g, "min-norm")
     if t == 1:
@@ -229,10 +235,19 @@ def _nash_residual(g: Array, alpha: Array) -> float:
     return float(np.abs(alpha * (g @ alpha) - 1.0).max())
 
 
+def _nash_converged(g: Array, alpha: Array, tolerance: float) -> bool:
+    """|αᵢ(Gα)ᵢ − 1| ≤ ``tolerance`` plus float64's resolution of that product, 10·T·ε·αᵢ(|G|α)ᵢ
+    (large near a Pareto-stationary point, where α is large and (Gα)ᵢ cancels), but never looser
+    than ``_NASH_LOOSEST``."""
+    resolution = 10 * g.shape[0] * _EPSILON * alpha * (np.abs(g) @ alpha)
+    allowed = tolerance + np.minimum(resolution, _NASH_LOOSEST)
+    return bool((np.abs(alpha * (g @ alpha) - 1.0) <= allowed).all())
+
+
 def nash_bargaining_residual(gramian: Tensor, weights: Tensor) -> float:
     """maxᵢ |αᵢ·(Gα)ᵢ − 1|: zero exactly when ``G α = 1/α`` (scale-free)."""
     alpha = weights.detach().to(device="cpu", dtype=torch.float64).numpy()
-    return _nash_residual(_host(gramian), alpha)
+    return _nash_residual(host_gramian(gramian), alpha)
 
 
 def nash_bargaining_weights(
@@ -244,38 +259,64 @@ def nash_bargaining_weights(
     """The α > 0 with ``G α = 1/α`` elementwise (Navon et al., ICML 2022, eq. (2)).
 
     That condition is the stationarity condition of the strictly convex, self-concordant
-    f(α) = ½·αᵀGα − Σᵢ log αᵢ, so its solution is unique when it exists. Newton's method with a
+    f(α) = ½·αᵀGα − Σᵢ log αᵢ, so its solution is unique when it exists. It is solved on G scaled
+    to a unit largest diagonal, G = s·Ĝ, whose solution α̂ gives α = α̂/√s. Newton's method with a
     line search over the steps 1, ½, ¼, … and the damped 1/(1 + λ) (λ the Newton decrement; that
     step provably stays in α > 0 and decreases f), full steps once λ < ¼ (quadratic convergence),
-    until max |α·(Gα) − 1| ≤ ``tolerance``. The start is ``initial`` (the previous step's weights)
-    or αᵢ = 1/√Gᵢᵢ, rescaled by the best scalar factor, √(T/αᵀGα). No solution exists when a
-    non-negative combination of the task gradients vanishes (a Pareto-stationary point, e.g. a
-    zero or two opposite gradients): f is then unbounded below and the solver raises
-    :class:`SolverError`.
+    until max |α·(Gα) − 1| ≤ ``tolerance`` — near a Pareto-stationary point, where α is large and
+    (Gα)ᵢ cancels, to within float64's resolution of that product, at most 10⁻⁶. The start is
+    ``initial`` (the previous weights) or αᵢ = 1/√Gᵢᵢ, rescaled by the best factor, √(T/αᵀGα).
+
+    A solution exists exactly when no non-negative combination of the task gradients vanishes
+    (Gordan: then some d has gᵢᵀd > 0 for every i, and f is coercive); otherwise some αᵢ·gᵢᵀd ≤ 0
+    for every α. :class:`NoSolutionError` says so when a gradient is zero, or when Newton's method
+    fails and the minimum-norm point of the gradients' convex hull (MGDA's) is zero to within
+    10⁻¹⁰ of the largest squared gradient norm; any other failure raises :class:`SolverError`.
     """
-    g = _host(gramian)
+    g = host_gramian(gramian)
     t = g.shape[0]
+    diagonal = g.diagonal()
+    zero = np.flatnonzero(diagonal <= 0)
+    if zero.size == t:
+        raise NoSolutionError("Nash-MTL: every task gradient is zero, there is nothing to bargain")
+    if zero.size:
+        raise NoSolutionError(
+            f"Nash-MTL: the gradient of task {int(zero[0])} is zero while others are not; a task "
+            "that no shared step can improve has no Nash bargaining solution"
+        )
+    scale = float(diagonal.max())
+    g = g / scale
     if initial is None:
-        diagonal = g.diagonal()
-        alpha = 1.0 / np.sqrt(np.where(diagonal > 0, diagonal, 1.0))
+        alpha = 1.0 / np.sqrt(g.diagonal())
     else:
-        alpha = initial.detach().to(device="cpu", dtype=torch.float64).numpy().copy()
+        alpha = initial.detach().to(device="cpu", dtype=torch.float64).numpy() * np.sqrt(scale)
     quadratic = alpha @ g @ alpha
     if quadratic > 0:
-        alpha *= np.sqrt(t / quadratic)
-    for _ in range(max_iterations):
-        if _nash_residual(g, alpha) <= tolerance:
-            return _like(alpha, gramian)
-        alpha = _nash_newton_step(g, alpha)
-        if not np.isfinite(alpha).all():
-            break
-    residual = _nash_residual(g, alpha) if np.isfinite(alpha).all() else np.inf
-    if residual <= tolerance:
-        return _like(alpha, gramian)
+        alpha = alpha * np.sqrt(t / quadratic)
+    # where no solution exists f is unbounded below and α overflows: the check below reports it
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(max_iterations):
+            if _nash_converged(g, alpha, tolerance):
+                return _like(alpha / np.sqrt(scale), gramian)
+            alpha = _nash_newton_step(g, alpha)
+            if not np.isfinite(alpha).all():
+                break
+        finite = bool(np.isfinite(alpha).all())
+        if finite and _nash_converged(g, alpha, tolerance):
+            return _like(alpha / np.sqrt(scale), gramian)
+        residual = _nash_residual(g, alpha) if finite else np.inf
+    closest = min_norm_weights(torch.from_numpy(g)).numpy()
+    distance = float(closest @ g @ closest)
+    if distance <= 1e-10:
+        raise NoSolutionError(
+            "Nash-MTL: a non-negative combination of the task gradients vanishes (the point of "
+            f"their convex hull nearest the origin has ‖d‖² = {distance:.2g}·max ‖gₜ‖²): the "
+            "shared parameters are Pareto-stationary and no Nash bargaining solution exists"
+        )
     raise SolverError(
         f"Nash-MTL solver: max |α·(Gα) − 1| = {residual:.3g} above {tolerance:g} after "
-        f"{max_iterations} Newton iterations; the task gradients are probably linearly "
-        "dependent with a vanishing non-negative combination, where no bargaining solution exists"
+        f"{max_iterations} Newton iterations, although the task gradients' convex hull keeps "
+        f"‖d‖² ≥ {distance:.2g}·max ‖gₜ‖² from the origin"
     )
 
 
@@ -312,7 +353,7 @@ def _solve(matrix: Array, rhs: Array) -> Array:
 
 def cagrad_objective(gramian: Tensor, weights: Tensor, c: float) -> float:
     """CAGrad's dual objective F(w) = g_wᵀg₀ + c·‖g₀‖·‖g_w‖ with g_w = Jᵀw, g₀ = mean gradient."""
-    g = _host(gramian)
+    g = host_gramian(gramian)
     w = weights.detach().to(device="cpu", dtype=torch.float64).numpy()
     mean = np.full(g.shape[0], 1.0 / g.shape[0])
     g0_norm = np.sqrt(max(mean @ g @ mean, 0.0))
@@ -345,7 +386,7 @@ def cagrad_weights(
     A stack (…, T, T) of Gramians with T ≤ 2 is solved in one vectorised pass (the closed form),
     with the same numbers as one call per Gramian.
     """
-    g = _scaled(_host(gramian, batched=True))
+    g = _scaled(host_gramian(gramian, batched=True))
     t_count = g.shape[-1]
     _check_closed_form_batch(g, "CAGrad")
     mean = np.full(t_count, 1.0 / t_count)

@@ -35,7 +35,7 @@ def test_two_task_batch_gives_every_problem_its_own_weights(name: str, dtype: to
     batched = method.batch_weights(gramians)
     single = torch.stack([method.weights(g) for g in gramians.reshape(-1, 2, 2)])
     assert batched.shape == (3, 4, 2)
-    assert batched.dtype == dtype
+    assert batched.dtype == single.dtype
     torch.testing.assert_close(batched.reshape(-1, 2), single, rtol=1e-12, atol=0.0)
 
 

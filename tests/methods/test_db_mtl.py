@@ -15,15 +15,16 @@ def test_losses_are_log_transformed() -> None:
     torch.testing.assert_close(transformed, torch.log(losses + 1e-8))
 
 
-def test_ema_and_balanced_magnitudes_step_by_step() -> None:
+@pytest.mark.parametrize("beta_sigma", [0.0, 0.5])  # LibMTL's default, and a decaying β
+def test_ema_and_balanced_magnitudes_step_by_step(beta_sigma: float) -> None:
     generator = torch.Generator().manual_seed(0)
     steps = torch.randn(3, 3, 6, generator=generator, dtype=torch.float64)
     ones = torch.ones(3, dtype=torch.float64)
-    method = build_method("db-mtl", 3)  # β = 0.9, β_σ = 0.5
+    method = build_method("db-mtl", 3, beta_sigma=beta_sigma)  # β = 0.9
     average = torch.zeros(3, 6, dtype=torch.float64)
     for k, jacobian in enumerate(steps, start=1):
         direction = method.aggregate(jacobian, ones)
-        decay = 0.9 / k**0.5
+        decay = 0.9 / k**beta_sigma
         average = decay * average + (1 - decay) * jacobian
         norms = average.norm(dim=1)
         torch.testing.assert_close(method.gradient_average, average)

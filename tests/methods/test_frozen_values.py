@@ -70,7 +70,7 @@ def test_first_steps_of_the_optimizer_level_methods() -> None:
 
 
 def test_db_mtl_first_step() -> None:
-    # β₁ = 0.9/1^0.5: ĝₜ = 0.1·gₜ, norms (0.1, 0.1√2); α = (√2, 1) (up to the 1e-8 guards)
+    # β₁ = 0.9: ĝₜ = 0.1·gₜ, norms (0.1, 0.1√2); α = (√2, 1) (up to the 1e-8 guards)
     # d = 0.1·(√2·g₁ + g₂) = 0.1·(√2 − 1, 1, 0)
     weights, direction = weights_and_direction("db-mtl")
     assert weights == pytest.approx([SQRT2, 1.0], rel=1e-6)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -121,3 +122,21 @@ def test_famo_hyperparameters_are_validated() -> None:
         build_method("famo", 2, logit_lr=0.0)
     with pytest.raises(ValueError, match=r"^logit_decay must be non-negative, but got -1\.0\.$"):
         build_method("famo", 2, logit_decay=-1.0)
+
+
+def test_famo_logits_follow_the_official_update_over_many_steps() -> None:
+    # the official code: d = ∂softmax(ξ)/∂ξ applied to δ by autograd, then Adam(lr, weight_decay=γ)
+    generator = torch.Generator().manual_seed(3)
+    losses = [torch.rand(3, generator=generator) + 0.1 for _ in range(12)]
+    method = build_method("famo", 3)
+    logits = torch.zeros(3, requires_grad=True)
+    official = torch.optim.Adam([logits], lr=0.025, weight_decay=1e-3)
+    method.combine(losses[0])
+    for before, after in itertools.pairwise(losses):
+        method.combine(after)
+        delta = torch.log(before + 1e-8) - torch.log(after + 1e-8)
+        (d,) = torch.autograd.grad(torch.softmax(logits, -1), logits, grad_outputs=delta)
+        official.zero_grad()
+        logits.grad = d
+        official.step()
+        torch.testing.assert_close(method.logits, logits.detach(), rtol=1e-6, atol=1e-7)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import torch
 
 from mtlx.methods import aggregate, build_method
+from mtlx.methods.base import task_gramian
 from mtlx.methods.pcgrad import pcgrad_coefficients, random_task_orders
+from tests.methods.conftest import assert_direction_close
 
 
 def pcgrad_in_parameter_space(jacobian: torch.Tensor, orders: torch.Tensor) -> torch.Tensor:
@@ -22,11 +24,20 @@ def pcgrad_in_parameter_space(jacobian: torch.Tensor, orders: torch.Tensor) -> t
 
 
 def test_matches_the_parameter_space_algorithm(jacobian: torch.Tensor) -> None:
+    # on the float64 Gramian of the given (float32) Jacobian: float64 precision on that Jacobian
+    torch.manual_seed(0)
     orders = random_task_orders(jacobian.shape[0], jacobian.device)
-    coefficients = pcgrad_coefficients(jacobian @ jacobian.T, orders)
-    expected = pcgrad_in_parameter_space(jacobian, orders)
-    scale = float(jacobian.norm(dim=1).max())
-    torch.testing.assert_close(coefficients @ jacobian, expected, rtol=0, atol=1e-10 * scale)
+    coefficients = pcgrad_coefficients(task_gramian(jacobian), orders)
+    expected = pcgrad_in_parameter_space(jacobian.double(), orders)
+    scale = float(jacobian.double().norm(dim=1).max())
+    torch.testing.assert_close(
+        coefficients @ jacobian.double(), expected, rtol=0, atol=1e-10 * scale
+    )
+    # the method: the same orders from the same seed, the sum of the projected gradients
+    torch.manual_seed(0)
+    method = build_method("pcgrad", jacobian.shape[0])
+    direction = method.aggregate(jacobian, torch.ones(jacobian.shape[0], dtype=jacobian.dtype))
+    assert_direction_close(direction, expected.sum(dim=0), method.task_weights, jacobian)
 
 
 def test_two_conflicting_gradients_end_orthogonal() -> None:
@@ -42,7 +53,8 @@ def test_two_conflicting_gradients_end_orthogonal() -> None:
 def test_every_projection_removes_its_conflict(jacobian: torch.Tensor) -> None:
     # after the k-th projection of g_i, g_iᴾᶜ no longer conflicts with the k-th task of its order
     t = jacobian.shape[0]
-    gramian = jacobian @ jacobian.T
+    gramian = task_gramian(jacobian)
+    jacobian = jacobian.double()
     orders = random_task_orders(t, jacobian.device)
     for k in range(1, t + 1):
         partial = pcgrad_coefficients(gramian, orders[:, :k]) @ jacobian

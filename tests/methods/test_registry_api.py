@@ -21,12 +21,12 @@ DEFAULTS = {
     "adatask": {"betas": (0.9, 0.999), "eps": 1e-8},
     "aligned-mtl": {},
     "cagrad": {"c": 0.4, "rescale": "1+c^2"},
-    "db-mtl": {"beta": 0.9, "beta_sigma": 0.5},
+    "db-mtl": {"beta": 0.9, "beta_sigma": 0.0},
     "dwa": {"temperature": 2.0},
     "ew": {},
     "famo": {"logit_lr": 0.025, "logit_decay": 1e-3},
     "graddrop": {"leak": 0.0, "source": "representation"},
-    "gradnorm": {"alpha": 1.5, "weight_lr": 0.025},
+    "gradnorm": {"alpha": 1.5},
     "imtl": {"init_log_scale": 0.0},
     "imtl-g": {},
     "imtl-l": {"init_log_scale": 0.0},
@@ -36,7 +36,7 @@ DEFAULTS = {
     "nash-mtl": {"max_norm": 1.0, "update_weights_every": 1},
     "pcgrad": {},
     "rlw": {},
-    "uw": {"init_log_variance": 0.0},
+    "uw": {"init_log_variance": -0.5},
     "uw-o": {},
 }
 WITHOUT_WEIGHTS = {"graddrop", "adatask", "mtl-io"}

@@ -7,7 +7,10 @@ import pytest
 import torch
 from scipy.optimize import minimize
 
+from mtlx.methods.base import task_gramian
 from mtlx.methods.solvers import (
+    NonFiniteInputError,
+    NoSolutionError,
     SolverError,
     cagrad_objective,
     cagrad_weights,
@@ -60,7 +63,9 @@ def test_two_task_closed_form_edges_and_equal_vectors() -> None:
 
 
 def test_min_norm_weights_satisfy_kkt(jacobian: torch.Tensor) -> None:
-    gramian = jacobian @ jacobian.T
+    # the float64 Gramian of a float32 Jacobian is exact: its solution is to float64 precision
+    gramian = task_gramian(jacobian)
+    jacobian = jacobian.double()
     weights = min_norm_weights(gramian)
     assert (weights >= 0).all()
     torch.testing.assert_close(weights.sum(), torch.tensor(1.0, dtype=torch.float64))
@@ -125,7 +130,7 @@ def test_min_norm_works_in_float32_and_returns_the_input_dtype() -> None:
 def test_nash_bargaining_solves_g_alpha_equals_inverse_alpha(
     full_rank_jacobian: torch.Tensor,
 ) -> None:
-    gramian = full_rank_jacobian @ full_rank_jacobian.T
+    gramian = task_gramian(full_rank_jacobian)
     alpha = nash_bargaining_weights(gramian)
     assert (alpha > 0).all()
     torch.testing.assert_close(alpha * (gramian @ alpha), torch.ones_like(alpha), rtol=0, atol=1e-8)
@@ -150,8 +155,27 @@ def test_nash_bargaining_is_unique_whatever_the_warm_start() -> None:
 )
 def test_nash_bargaining_raises_where_no_solution_exists(rows: list[list[float]]) -> None:
     jacobian = torch.tensor(rows, dtype=torch.float64)
-    with pytest.raises(SolverError, match="Nash-MTL"):
+    with pytest.raises(NoSolutionError, match="Nash-MTL"):
         nash_bargaining_weights(jacobian @ jacobian.T)
+
+
+def test_nash_bargaining_solves_gradients_near_the_pareto_stationary_set() -> None:
+    # opposite gradients turned by 10⁻⁴ rad: a solution exists (with large weights) and is found
+    jacobian = torch.tensor([[1.0, 0.0], [-1.0, 1e-4]], dtype=torch.float64)
+    gramian = jacobian @ jacobian.T
+    alpha = nash_bargaining_weights(gramian)
+    assert float(alpha.min()) > 1e3  # (Gα)ₜ cancels: float64 resolves αₜ(Gα)ₜ to about 1e-8
+    assert float(nash_bargaining_residual(gramian, alpha)) <= 1e-6
+
+
+def test_nash_bargaining_answers_non_finite_gramians_as_divergence() -> None:
+    gramian = torch.tensor([[1.0, float("inf")], [float("inf"), 1.0]], dtype=torch.float64)
+    with pytest.raises(NonFiniteInputError):
+        nash_bargaining_weights(gramian)
+    with pytest.raises(NonFiniteInputError):
+        min_norm_weights(gramian)
+    with pytest.raises(NonFiniteInputError):
+        cagrad_weights(gramian, 0.4)
 
 
 # ------------------------------------------------------------------------------------- CAGrad

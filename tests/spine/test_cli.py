@@ -307,7 +307,7 @@ def test_methods_lists_every_registered_method_with_its_hyperparameters(spine) -
     names = METHODS.names()
     first_words = [line.split()[0] for line in result.output.splitlines() if line.strip()]
     assert [word for word in first_words if word in names] == names  # each once, in order
-    assert "init_log_variance=0.0" in result.output
+    assert "init_log_variance=-0.5" in result.output
 
 
 def test_the_console_script_runs() -> None:

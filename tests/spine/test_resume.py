@@ -170,3 +170,45 @@ def test_an_unreadable_checkpoint_restarts_the_run_from_epoch_0(spine, isolated:
     assert run.resumed_from_epoch is None
     assert "cannot be read" in run.note and "trained again from epoch 0" in run.note
     assert set(runtime.store.epoch_history(plan.run_key)["attempt"]) == {2}
+
+
+STATEFUL = [
+    "uw",
+    "uw-o",
+    "rlw",
+    "dwa",
+    "famo",
+    "imtl-l",
+    "imtl",
+    "imtl-g",
+    "db-mtl",
+    "mgda",
+    "mgda-ub",
+    "pcgrad",
+    "cagrad",
+    "aligned-mtl",
+    "nash-mtl",
+    "gradnorm",
+    "graddrop",
+    "adatask",
+    "mtl-io",
+]
+
+
+@pytest.mark.parametrize("method", STATEFUL)
+def test_every_method_resumes_mid_epoch_to_the_same_result(
+    spine, isolated: Path, tmp_path_factory, uninterrupted, method: str
+) -> None:
+    """Learned scales, loss histories, logits, EMAs, per-task optimizer states and random draws
+    all survive a stop in the third epoch (DWA's ratios are in use by then)."""
+    expected, expected_run, _ = reference(
+        spine, tmp_path_factory.mktemp("reference"), method, uninterrupted
+    )
+    runtime = spine.runtime(isolated / "results.sqlite")
+    plan = plan_for(spine, method)
+    stopped = run_sweep([plan], runtime, StopAfter(2 * CHECKS_PER_EPOCH + 3))
+    assert stopped.outcomes[0].status == "KILLED"
+    assert runtime.store.run(plan.run_key).checkpoint_epoch == 2
+    assert run_sweep([plan], runtime).counts() == {"FINISHED": 1}
+    pd.testing.assert_frame_equal(history(runtime, plan.run_key), expected, check_exact=True)
+    assert runtime.store.run(plan.run_key).selected_epoch == expected_run.selected_epoch

@@ -168,8 +168,8 @@ def test_method_and_optimizer_hyperparameters_are_part_of_the_key() -> None:
 @pytest.mark.parametrize(
     ("override", "method"),
     [
-        ("methods.uw.init_log_variance=0", "uw"),
-        ("methods.uw.init_log_variance=0e0", "uw"),
+        ("methods.uw.init_log_variance=-0.5", "uw"),
+        ("methods.uw.init_log_variance=-5e-1", "uw"),
         ("network.dropout=5e-1", "ew"),
         ("optimizers.sgd.momentum=9e-1", "ew"),
     ],
