@@ -7,11 +7,14 @@ from mtlx.cli import (  # noqa: F401  (commands)
     bench,
     catalog,
     data,
+    export,
     invariance,
+    manage,
     results,
     runs,
     toy,
     training,
+    watch,
 )
 from mtlx.cli.app import app
 
