@@ -94,7 +94,12 @@ def export(
     format: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
     output: Annotated[
         Path | None,
-        typer.Option(help="The file to write. Default: standard output (CSV).", show_default=False),
+        typer.Option(
+            "--output",
+            "-o",
+            help="The file to write. Default: standard output (CSV).",
+            show_default=False,
+        ),
     ] = None,
     epochs: Annotated[
         bool,

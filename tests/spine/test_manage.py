@@ -54,11 +54,9 @@ def open_store(db: Path) -> RunStore:
     return RunStore(open_database(str(db)))
 
 
-@pytest.fixture
-def recorded(spine, isolated: Path) -> tuple[Path, dict[str, str]]:
-    """A database of one experiment: a finished, a running (on Slurm), a failed and a killed run."""
-    db = isolated / "results.sqlite"
-    store = open_store(db)
+def record_runs(spine, db: str, folder: Path) -> dict[str, str]:
+    """A finished, a running (on Slurm), a failed and a killed run of one experiment in ``db``."""
+    store = RunStore(open_database(db))
     spec = spine.spec(epochs=20)
     where = provenance("cpu")
     keys = {}
@@ -69,10 +67,10 @@ def recorded(spine, isolated: Path) -> tuple[Path, dict[str, str]]:
         store.set_data(lease, {}, {t: {"primary": f"{t}.acc", "metrics": {f"{t}.acc": True}}
                                    for t in spec.tasks})  # fmt: skip
         for epoch in (1, 2, 3):
-            point = ResumePoint(str(isolated / f"{name}-e{epoch}.pt"), epoch)
+            point = ResumePoint(str(folder / f"{name}-e{epoch}.pt"), epoch)
             store.record_epoch(lease, epoch, metrics(epoch), point)
         if name == "finished":
-            store.finish(lease, 2, "val_loss", checkpoint_path=str(isolated / "selected.pt"))
+            store.finish(lease, 2, "val_loss", checkpoint_path=str(folder / "selected.pt"))
         elif name == "failed":
             store.fail(lease, TRACEBACK)
         elif name == "killed":
@@ -85,9 +83,15 @@ def recorded(spine, isolated: Path) -> tuple[Path, dict[str, str]]:
             .where(Run.run_key == keys["running"])
             .values(started_at=now - timedelta(minutes=3), heartbeat_at=now - timedelta(seconds=5))
         )
-    (isolated / "selected.pt").write_bytes(b"0" * 2048)
+    (folder / "selected.pt").write_bytes(b"0" * 2048)
     store.engine.dispose()
-    return db, keys
+    return keys
+
+
+@pytest.fixture
+def recorded(spine, isolated: Path) -> tuple[Path, dict[str, str]]:
+    db = isolated / "results.sqlite"
+    return db, record_runs(spine, str(db), isolated)
 
 
 # ---- status ------------------------------------------------------------------------------------
@@ -215,6 +219,49 @@ def test_show_refuses_an_unknown_key_in_one_line(spine, recorded, argument, mess
     result = spine.invoke("show", argument, "--db", str(db))
     assert result.exit_code == 2
     assert result.output.startswith(message) and len(result.output.splitlines()) == 1
+
+
+def test_show_spreads_many_metrics_over_tables_that_fit_the_width() -> None:
+    from rich.console import Console
+
+    from mtlx.cli.watch import metric_tables
+
+    names = [f"attribute_{i:02d}.acc" for i in range(40)]
+    history = pd.DataFrame(
+        [(epoch, "val", name, 0.5) for epoch in (1, 2) for name in names],
+        columns=["epoch", "split", "metric", "value"],
+    )
+    for width in (80, 100):
+        console = Console(width=width, record=True, file=io.StringIO())
+        tables = metric_tables(history, 2, width, None)
+        for table in tables:
+            console.print(table)
+        text = console.export_text()
+        assert max(len(line.rstrip()) for line in text.splitlines()) <= width
+        assert all(name in text for name in names)  # no column cut
+        assert text.count("*2") == len(tables) > 1
+
+
+def test_the_commands_on_postgresql(spine, postgresql_url: str, isolated: Path) -> None:
+    keys = record_runs(spine, postgresql_url, isolated)
+    db = ["--db", postgresql_url]
+    status = spine.invoke("status", *db)
+    assert status.exit_code == 0, status.output
+    assert "all experiments: 4 runs" in status.output
+    assert "RuntimeError: CUDA out of memory" in status.output
+    assert " 3/20   17 min " in status.output
+    shown = json.loads(spine.invoke("show", keys["running"][:6], "--json", *db).output)
+    assert shown["metrics"]["test"][0] == pytest.approx({"epoch": 1, "left.acc": 0.41,
+                                                         "right.acc": 0.21})  # fmt: skip
+    epochs = isolated / "epochs.parquet"
+    exported = spine.invoke("export", "--epochs", "--format", "parquet", "-o", str(epochs), *db)
+    assert exported.exit_code == 0, exported.output
+    assert len(pd.read_parquet(epochs)) == 4 * 3 * 6
+    info = spine.invoke("db", "info", *db)
+    assert "(postgresql)" in info.output and "checkpoints" not in info.output
+    cancelled = spine.invoke("cancel", "--experiment", "multimnist", "--reason", "pg", *db)
+    assert "asked 1 running run(s) to stop" in cancelled.output
+    assert RunStore(open_database(postgresql_url)).run(keys["running"]).stop_requested == "pg"
 
 
 # ---- export ------------------------------------------------------------------------------------
