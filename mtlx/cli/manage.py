@@ -137,13 +137,15 @@ def retry(
                 "re-run its sweep"
             )
         plans.append(RunPlan(config, run.experiment, checkpoint_every))
+    width = max(len(run.label) for run in runs)
+    for run in runs:
         start = (
             "from epoch 0"
             if from_scratch or run.checkpoint_path is None
             else f"from epoch {run.checkpoint_epoch}"
         )
         console.print(
-            Text(f"{short_key(run.run_key)}  {run.status:<6}  {run.label}  {start}"),
+            Text(f"{short_key(run.run_key)}  {run.status:<6}  {run.label:<{width}}  {start}")
         )
     if dry_run:
         console.print(f"{len(plans)} runs would be retried", highlight=False)
@@ -199,19 +201,23 @@ def cancel(
     now = store.server_time()
     console.print(
         f"asked {asked} running run(s) to stop: each worker records its run KILLED with a "
-        "checkpoint at its next heartbeat; `mtlx retry` resumes them",
+        "checkpoint at its next heartbeat (`mtlx retry` resumes them)",
         highlight=False,
     )
+    width = max(len(run.label) for run in runs)
+    stale = 0
     for run in runs:
         age = now - run.heartbeat_at
+        stale += age > DEFAULT_STALE_AFTER
         worker = format_worker({"host": run.host, "pid": run.pid}, run.slurm_job_id)
-        line = f"  {short_key(run.run_key)}  {run.label}  on {worker}"
-        if age > DEFAULT_STALE_AFTER:
-            line += (
-                f" — no heartbeat for {format_duration(age)}: its worker may be gone, and "
-                "the next sweep takes the run over"
-            )
-        console.print(Text(line))
+        mark = "  (stale)" if age > DEFAULT_STALE_AFTER else ""
+        console.print(Text(f"  {short_key(run.run_key)}  {run.label:<{width}}  {worker}{mark}"))
+    if stale:
+        console.print(
+            f"{stale} of them had no heartbeat for over {format_duration(DEFAULT_STALE_AFTER)}: "
+            "their workers may be gone, and the next sweep takes them over",
+            highlight=False,
+        )
     jobs = sorted({run.slurm_job_id for run in runs if run.slurm_job_id})
     if jobs and not _scancel(jobs):
         raise typer.Exit(1)

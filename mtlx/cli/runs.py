@@ -78,6 +78,7 @@ def db_info(db: DbOption = None) -> None:
     from rich.table import Table
     from rich.text import Text
 
+    from mtlx.cli.watch import format_size
     from mtlx.dispatch.runtime import default_checkpoint_root
     from mtlx.store.database import (
         current_revision,
@@ -116,15 +117,11 @@ def db_info(db: DbOption = None) -> None:
             "checkpoints",
             Text(
                 f"{root} ({where}): "
-                + ("none yet" if size is None else f"{_size(size.bytes)} in {size.files:,} file(s)")
+                + (
+                    "none yet"
+                    if size is None
+                    else f"{format_size(size.bytes)} in {size.files:,} file(s)"
+                )
             ),
         )
     console.print(table)
-
-
-def _size(size: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1000:
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1000
-    return f"{size:.1f} TB"

@@ -22,6 +22,7 @@ from rich.text import Text
 
 from mtlx.cli.app import app
 from mtlx.cli.options import DbOption, console, open_store, user_errors
+from mtlx.errors import UserError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -326,16 +327,17 @@ def _checkpoint_text(run: RunRecord) -> str:
         what = f"{path.stem} weights"
     else:
         what = f"resumes from epoch {run.checkpoint_epoch}"
-    where = f"{_size(path.stat().st_size)}" if path.is_file() else "not on this machine"
+    where = format_size(path.stat().st_size) if path.is_file() else "not on this machine"
     return f"{path} ({what}; {where})"
 
 
-def _size(size: float) -> str:
+def format_size(size: float) -> str:
+    """Bytes in B, KB, MB, GB or TB (powers of 1,000)."""
     for unit in ("B", "KB", "MB", "GB"):
-        if size < 1000 or unit == "GB":
+        if size < 1000:
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1000
-    raise AssertionError("unreachable")
+    return f"{size:.1f} TB"
 
 
 def _run_summary(run: RunRecord) -> list[tuple[str, str]]:
@@ -510,6 +512,9 @@ def show(
     run = store.run(key)
     attempts = store.attempts(key)
     history = store.epoch_history(key)
+    unknown = sorted(set(split or ()) - set(SPLIT_ORDER) - set(history["split"]))
+    if unknown:
+        raise UserError(f"--split {unknown[0]}: not a split (train, val or test)")
     if as_json:
         print(show_json(run, attempts, history))
         return

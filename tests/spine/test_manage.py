@@ -190,6 +190,9 @@ def test_show_a_failed_run_prints_its_error(spine, recorded) -> None:
     assert "resumes from epoch 3" in result.output and "not on this machine" in result.output
     assert "test metrics by epoch" in result.output
     assert "val metrics by epoch" not in result.output
+    unknown = spine.invoke("show", keys["failed"], "--db", str(db), "--split", "validation")
+    assert unknown.exit_code == 2
+    assert unknown.output.strip() == "error: --split validation: not a split (train, val or test)"
 
 
 def test_show_json_holds_the_run_its_attempts_and_every_epoch(spine, recorded) -> None:
