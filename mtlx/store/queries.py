@@ -320,8 +320,9 @@ def sweep_status(
 ) -> SweepStatus:
     """Counts by experiment, kind and status; every RUNNING, FAILED and KILLED run.
 
-    Two queries: the counts (``GROUP BY``), then the unfinished runs with the total epochs read
-    from their config in SQL and only an excerpt of each error.
+    Two queries: the counts (``GROUP BY``), then the unfinished runs with the database's clock,
+    the total epochs read from their config in SQL and only an excerpt of each error (when no run
+    is unfinished, a third reads the clock alone).
     """
     filters = [
         column == value
