@@ -366,18 +366,25 @@ def test_db_info_is_a_table(spine, recorded, isolated: Path) -> None:
 
 @pytest.fixture
 def slow_method():
-    """EW whose steps each take 50 ms, so that a run is still training when it is cancelled;
-    it fails once, at its ``fail_at``-th step ever, when ``fail_at`` is set."""
+    """EW whose steps each take 50 ms. It fails once, at its ``fail_at``-th step ever, when
+    ``fail_at`` is set; with ``pause_at`` set, that step says it got there (``reached``) and waits
+    until ``resume`` is set — so that a test cancels a run while it is certainly training."""
     from mtlx.methods import LossWeighting
 
     class Slow(LossWeighting):
         fail_at: int | None = None
+        pause_at: int | None = None
+        reached = threading.Event()
+        resume = threading.Event()
         steps = 0
 
         def combine(self, losses):
             type(self).steps += 1
             if type(self).steps == type(self).fail_at:
                 raise RuntimeError("a transient failure")
+            if type(self).steps == type(self).pause_at:
+                self.reached.set()
+                assert self.resume.wait(timeout=120)
             time.sleep(0.05)
             self.task_weights = losses.detach() * 0 + 1
             return losses.sum()
@@ -393,41 +400,28 @@ def slow_plan(spine, epochs: int = 6) -> RunPlan:
     return RunPlan(spec.run_config(spec.tasks, "slow-ew", "adam", 1e-3, 0), spec.name)
 
 
-def epochs_done(db: Path, run_key: str) -> int:
-    store = RunStore(open_database(str(db), create=False))
-    try:
-        return store.run(run_key).epochs_completed
-    except KeyError:
-        return 0
-    finally:
-        store.engine.dispose()
-
-
-def wait_until(condition, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
-
-
 def test_cancel_stops_a_training_run_killed_and_retry_resumes_it(
     spine, slow_method, isolated: Path
 ) -> None:
     db = isolated / "results.sqlite"
     plan = slow_plan(spine)
+    slow_method.pause_at = 6  # the second step of epoch 2 (4 steps an epoch)
     worker = spine.runtime(db, heartbeat_s=0.05)
     summary = {}
     training = threading.Thread(target=lambda: summary.update(s=run_sweep([plan], worker)))
     training.start()
-    wait_until(lambda: db.exists() and epochs_done(db, plan.run_key) >= 1)
+    assert slow_method.reached.wait(timeout=120)
     store = open_store(db)
     cancelled = spine.invoke("cancel", plan.run_key[:8], "--reason", "by the test", "--db", str(db))
+    time.sleep(0.5)  # ten heartbeats: the worker has seen the request
+    slow_method.resume.set()
     training.join(timeout=120)
     assert cancelled.exit_code == 0, cancelled.output
     assert "asked 1 running run(s) to stop" in cancelled.output
     assert summary["s"].counts() == {"KILLED": 1}
     killed = store.run(plan.run_key)
-    assert killed.status == "KILLED" and killed.error.startswith("cancelled: by the test at epoch")
+    assert killed.status == "KILLED"
+    assert killed.error.startswith("cancelled: by the test at epoch 2 step 2")
     assert killed.checkpoint_path is not None and Path(killed.checkpoint_path).is_file()
 
     dry = spine.invoke("retry", "--dry-run", "--db", str(db))
