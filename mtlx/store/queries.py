@@ -8,7 +8,7 @@ one more), and the clock every age is measured with is the database's, as for st
 
 from __future__ import annotations
 
-import math
+import json
 import os
 import re
 from collections.abc import Iterator, Sequence
@@ -21,7 +21,7 @@ import pandas as pd
 from sqlalchemy import Select, case, func, select, update
 
 from mtlx.errors import UserError
-from mtlx.store.database import transaction
+from mtlx.store.database import transaction, with_retry
 from mtlx.store.runs import RunStore
 from mtlx.store.schema import EpochMetric, Run, RunStatus
 
@@ -237,7 +237,7 @@ def forget_checkpoints(store: RunStore, run_keys: Sequence[str]) -> int:
                 changed += int(result.rowcount)
         return changed
 
-    return store._retry(write)
+    return with_retry(write, store.dialect)
 
 
 # ---- mtlx status -------------------------------------------------------------------------------
@@ -511,7 +511,7 @@ def selected_epoch_frame(store: RunStore, selection: ExportFilter) -> pd.DataFra
     for name in JSON_COLUMNS:
         runs[name] = runs[name].map(_json_text)
     if values.empty:
-        return runs.drop(columns="id").assign(split=pd.Series(dtype=str)).iloc[0:0]
+        return pd.DataFrame(columns=[*IDENTITY_COLUMNS, "split", *PROVENANCE_COLUMNS])
     wide = values.pivot_table(
         index=["id", "split"], columns="metric", values="value", aggfunc="first", dropna=False
     )
@@ -560,17 +560,7 @@ def epoch_metric_chunks(
 
 
 def _json_text(value: object) -> str | None:
-    import json
-
-    if value is None:
-        return None
-    return json.dumps(value, sort_keys=True, allow_nan=False, default=_not_json)
-
-
-def _not_json(value: object) -> object:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    raise TypeError(f"{type(value).__name__} is not JSON")
+    return None if value is None else json.dumps(value, sort_keys=True)
 
 
 # ---- mtlx db info ------------------------------------------------------------------------------
