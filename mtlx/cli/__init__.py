@@ -7,13 +7,16 @@ from mtlx.cli import (  # noqa: F401  (commands)
     bench,
     catalog,
     data,
+    export,
     imports,
     invariance,
+    manage,
     plot,
     results,
     runs,
     toy,
     training,
+    watch,
 )
 from mtlx.cli.app import app
 

@@ -18,7 +18,11 @@ def data_check(
     path: Annotated[Path, typer.Argument(help="The dataset folder.")],
     full: Annotated[
         bool,
-        typer.Option("--full", help="Read every file, not only the first and last of each folder."),
+        typer.Option(
+            "--full",
+            help="Read every file's values, not only those of the first and last file of each "
+            "folder (every file's header — shape, dtype, size — is always read).",
+        ),
     ] = False,
 ) -> None:
     """Validate a dataset folder before training: files, shapes and value ranges."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
@@ -19,7 +20,8 @@ def runs(
     status: Annotated[
         str | None,
         typer.Option(
-            help="Only runs in this state: RUNNING, FINISHED, FAILED or KILLED.", show_default=False
+            help="Only runs in this state: RUNNING, FINISHED, FAILED or KILLED (any case).",
+            show_default=False,
         ),
     ] = None,
     method: Annotated[
@@ -31,8 +33,10 @@ def runs(
     """List recorded runs with their status, selection and provenance."""
     from mtlx.report import render_terminal
     from mtlx.report.tables import runs_table
+    from mtlx.store.monitoring import parse_status
 
-    frame = open_store(db).runs_frame(dataset=dataset, status=status, method=method)
+    chosen = None if status is None else parse_status(status).value
+    frame = open_store(db).runs_frame(dataset=dataset, status=chosen, method=method)
     columns = [
         "run_key",
         "kind",
@@ -68,14 +72,56 @@ def db_upgrade(db: DbOption = None) -> None:
 @db_app.command("info")
 @user_errors
 def db_info(db: DbOption = None) -> None:
-    """Schema revision and run counts by status."""
-    from mtlx.store.database import current_revision, database_url, head_revision
+    """Where the database is, its schema revision, its runs by status and by dataset, and the
+    size of its checkpoint folder."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
 
-    store = open_store(db)
-    frame = store.runs_frame()
-    counts = frame["status"].value_counts().to_dict() if not frame.empty else {}
-    console.print(
-        f"{database_url(db)}: schema {current_revision(store.engine)} (latest {head_revision()}); "
-        f"runs: {counts or 'none'}",
-        highlight=False,
+    from mtlx.cli.watch import format_size
+    from mtlx.dispatch.runtime import default_checkpoint_root
+    from mtlx.store.database import (
+        current_revision,
+        database_url,
+        describe,
+        head_revision,
+        sqlite_path,
     )
+    from mtlx.store.monitoring import database_counts, folder_size
+
+    url = database_url(db)
+    store = open_store(db)
+    revision = current_revision(store.engine)
+    counts = database_counts(store)
+    table = Table(box=box.SIMPLE_HEAD, show_header=False, show_edge=False)
+    table.add_column("", no_wrap=True)
+    table.add_column("")
+    path = sqlite_path(url)
+    where = describe(url) if path is None else str(path.resolve())
+    table.add_row("database", Text(f"{where} ({store.dialect.name})"))
+    latest = head_revision()
+    table.add_row(
+        "schema", f"{revision}" + (" (the latest)" if revision == latest else f" (latest {latest})")
+    )
+    table.add_row("runs", f"{counts.runs:,} ({counts.epoch_rows:,} epoch metric rows)")
+    for status, n in counts.by_status.items():
+        table.add_row(f"  {status}", f"{n:,}")
+    table.add_row("by dataset", "")
+    for dataset, n in counts.by_dataset.items():
+        table.add_row(Text(f"  {dataset}"), f"{n:,}")
+    if store.dialect.name == "sqlite":
+        root = default_checkpoint_root(url)
+        size = folder_size(root)
+        where = "$MTLX_CHECKPOINTS" if os.environ.get("MTLX_CHECKPOINTS") else "the default"
+        table.add_row(
+            "checkpoints",
+            Text(
+                f"{root} ({where}): "
+                + (
+                    "none yet"
+                    if size is None
+                    else f"{format_size(size.bytes)} in {size.files:,} file(s)"
+                )
+            ),
+        )
+    console.print(table)

@@ -19,8 +19,10 @@ Label files may be stored as floats (the releases were written from float arrays
 integer-valued. The spatial size is read from ``train/image/0.npy`` and every file must agree with
 it; a size other than the paper's is reported, not refused (the synthetic fixtures are smaller).
 
-A quick check (the default, run by every builder) lists every folder, checks the 0..N−1 numbering
-and the shapes and value ranges of the first and last file of each; ``full=True`` reads every file.
+A quick check (the default, run by every builder) lists every folder, checks the 0..N−1 numbering,
+reads the header of every file — its shape, its dtype (numeric, of the same kind as the folder's
+first file) and that the file holds all the data its header declares — and the value ranges of
+the first and last file of each folder; ``full=True`` reads every file's values too.
 """
 
 from __future__ import annotations
@@ -157,7 +159,70 @@ def open_npy(path: Path) -> np.ndarray:
         raise DataFormatError(f"{path}: not a readable .npy array ({error})") from None
 
 
-def check_shape(path: Path, array: np.ndarray, fmt: NpyFormat, size: tuple[int, int]) -> None:
+@dataclass(frozen=True)
+class NpyHeader:
+    """What an ``.npy`` file declares in its header: the array's shape and dtype."""
+
+    shape: tuple[int, ...]
+    dtype: np.dtype
+
+
+def read_npy_header(path: Path) -> NpyHeader:
+    """The shape and dtype of an ``.npy`` file from its header alone (no data is read); a file
+    holding less data than its header declares (a truncated copy) is refused."""
+    try:
+        with open(path, "rb") as handle:
+            version = np.lib.format.read_magic(handle)
+            if version == (1, 0):
+                shape, _, dtype = np.lib.format.read_array_header_1_0(handle)
+            else:
+                shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
+            data_start = handle.tell()
+    except FileNotFoundError:
+        raise DataFormatError(f"{path}: missing file") from None
+    except (OSError, ValueError) as error:
+        raise DataFormatError(f"{path}: not a readable .npy array ({error})") from None
+    if dtype.hasobject:
+        raise DataFormatError(f"{path}: expected a numeric array, but found dtype {dtype}")
+    declared = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    held = path.stat().st_size - data_start
+    if held < declared:
+        raise DataFormatError(
+            f"{path}: truncated: its header declares a {dtype} array of shape {tuple(shape)} "
+            f"({declared:,} bytes), but the file holds {held:,} bytes of data"
+        )
+    return NpyHeader(tuple(int(n) for n in shape), dtype)
+
+
+def check_header(
+    path: Path, header: NpyHeader, fmt: NpyFormat, size: tuple[int, int], kind: str
+) -> None:
+    """Shape and dtype of one file of ``fmt``; ``kind``: the dtype kind (``f``, ``i``…) of the
+    folder's first file, which every file of the folder must share."""
+    check_shape(path, header, fmt, size)
+    if not (np.issubdtype(header.dtype, np.number) or header.dtype == np.bool_):
+        raise DataFormatError(f"{path}: expected a numeric array, but found dtype {header.dtype}")
+    if header.dtype.kind != kind:
+        found = DTYPE_KINDS.get(header.dtype.kind, header.dtype.kind)
+        raise DataFormatError(
+            f"{path}: dtype {header.dtype} ({found}), but {path.parent.name}/0.npy holds "
+            f"{DTYPE_KINDS.get(kind, kind)}: every file of a folder must hold the same kind of "
+            "values"
+        )
+
+
+DTYPE_KINDS = {
+    "f": "floats",
+    "i": "integers",
+    "u": "unsigned integers",
+    "b": "booleans",
+    "c": "complex numbers",
+}
+
+
+def check_shape(
+    path: Path, array: np.ndarray | NpyHeader, fmt: NpyFormat, size: tuple[int, int]
+) -> None:
     expected = fmt.shape(size)
     if array.shape == expected:
         return
@@ -279,13 +344,15 @@ def check_dense_release(
                     f"has {n}; every folder of a split needs the same 0..N-1 files"
                 )
         counts[split] = n
-        indices = range(n) if full else sorted({0, n - 1})
+        sampled = set(range(n)) if full else {0, n - 1}
         for fmt in resolved.values():
-            for i in indices:
-                path = root / split / fmt.folder / f"{i}.npy"
-                array = open_npy(path)
-                check_shape(path, array, fmt, size)
-                check_values(path, array, fmt)
+            folder = root / split / fmt.folder
+            kind = read_npy_header(folder / "0.npy").dtype.kind
+            for i in range(n):
+                path = folder / f"{i}.npy"
+                check_header(path, read_npy_header(path), fmt, size, kind)
+                if i in sampled:
+                    check_values(path, open_npy(path), fmt)
 
     summary = [f"{dataset} at {root}"]
     for split, n in counts.items():
@@ -298,7 +365,7 @@ def check_dense_release(
     note = "" if size == paper_size else f" (the paper uses {paper_size[0]}×{paper_size[1]})"
     summary.append(f"  resolution {size[0]}×{size[1]}{note}")
     checked = "every file" if full else "first and last file of each folder"
-    summary.append(f"  values checked: {checked}")
+    summary.append(f"  headers checked (shape, dtype, size): every file; values: {checked}")
     return DenseLayout(dataset, root, size, resolved, counts, summary)
 
 

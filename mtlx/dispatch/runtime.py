@@ -53,6 +53,7 @@ class WorkerConfig:
     stale_after_s: float = DEFAULT_STALE_AFTER_S
     heartbeat_s: float = HEARTBEAT_SECONDS
     retry_failed: bool = True
+    resume: bool = True  # False: retried runs start again at epoch 0 (`retry --from-scratch`)
     worker: dict[str, Any] = field(default_factory=dict)  # slot, gpu, executor: recorded per run
 
     def __post_init__(self) -> None:
@@ -77,7 +78,9 @@ class WorkerConfig:
     @property
     def policy(self) -> ClaimPolicy:
         return ClaimPolicy(
-            stale_after=timedelta(seconds=self.stale_after_s), retry_failed=self.retry_failed
+            stale_after=timedelta(seconds=self.stale_after_s),
+            retry_failed=self.retry_failed,
+            resume=self.resume,
         )
 
 

@@ -175,9 +175,30 @@ class RunStore:
                     Run.checkpoint_path,
                     Run.checkpoint_epoch,
                     Run.finished_at,
+                    Run.stop_requested,
                 ).where(Run.run_key == config.run_key)
             ).one()
             reason = self._takeover_reason(run, now, holder, policy)
+            if run.stop_requested and reason.startswith("take over"):
+                # cancelled, but its worker died before it could stop: it stops here, KILLED at
+                # its last checkpoint, instead of being taken over and trained on
+                session.execute(
+                    update(Run)
+                    .where(Run.id == run.id, Run.attempt == run.attempt, Run.status == run.status)
+                    .values(
+                        status=RunStatus.KILLED.value,
+                        finished_at=now,
+                        error=f"cancelled: {run.stop_requested} (its worker was gone; stopped at "
+                        "its last checkpoint)",
+                    )
+                )
+                session.execute(
+                    update(RunAttempt)
+                    .where(RunAttempt.run_id == run.id, RunAttempt.attempt == run.attempt)
+                    .where(RunAttempt.ended_at.is_(None))
+                    .values(ended_at=now, status=RunStatus.KILLED.value)
+                )
+                return Claim(None, "cancelled (its worker was gone): KILLED")
             if reason.startswith("skip: "):
                 return Claim(None, reason.removeprefix("skip: "))
             resume = (

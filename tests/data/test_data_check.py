@@ -103,9 +103,48 @@ def test_negative_depth(nyuv2_root: Path):
 def test_full_check_reads_middle_files(nyuv2_root: Path):
     path = nyuv2_root / "train" / "label" / "1.npy"
     np.save(path, np.full((H, W), 40.0, dtype=np.float32))
-    check_dataset("nyuv2", nyuv2_root)  # the quick check reads first and last files only
+    check_dataset("nyuv2", nyuv2_root)  # the quick check reads the first and last file's values
     with pytest.raises(DataFormatError, match=r"label/1\.npy: label 40"):
         check_dataset("nyuv2", nyuv2_root, full=True)
+
+
+def test_the_quick_check_reads_every_files_shape(nyuv2_root: Path):
+    path = nyuv2_root / "val" / "depth" / "2.npy"
+    np.save(path, np.zeros((H, W + 1, 1), dtype=np.float32))
+    with pytest.raises(DataFormatError, match=r"val/depth/2\.npy: expected shape \(32, 64, 1\)"
+                       r".*found \(32, 65, 1\)"):  # fmt: skip
+        check_dataset("nyuv2", nyuv2_root)
+
+
+def test_the_quick_check_refuses_a_truncated_middle_file(nyuv2_root: Path):
+    path = nyuv2_root / "train" / "image" / "1.npy"
+    path.write_bytes(path.read_bytes()[:-100])
+    with pytest.raises(DataFormatError, match=r"image/1\.npy: truncated: its header declares a "
+                       r"float64 array of shape \(32, 64, 3\) \(49,152 bytes\), but the file "
+                       r"holds 49,052 bytes of data"):  # fmt: skip
+        check_dataset("nyuv2", nyuv2_root)
+
+
+@pytest.mark.parametrize(
+    ("array", "message"),
+    [
+        (np.zeros((H, W, 3), dtype=np.uint8), r"dtype uint8 \(unsigned integers\), but "
+         r"image/0\.npy holds floats: every file of a folder must hold the same kind of values"),
+        (np.full((H, W, 3), "x"), r"expected a numeric array, but found dtype <U1"),
+    ],
+)  # fmt: skip
+def test_the_quick_check_reads_every_files_dtype(nyuv2_root: Path, array, message):
+    np.save(nyuv2_root / "train" / "image" / "2.npy", array)
+    with pytest.raises(DataFormatError, match=rf"train/image/2\.npy: {message}"):
+        check_dataset("nyuv2", nyuv2_root)
+
+
+def test_a_pickled_file_is_not_read(nyuv2_root: Path):
+    objects = np.empty((H, W), dtype=object)
+    np.save(nyuv2_root / "train" / "label" / "1.npy", objects, allow_pickle=True)
+    with pytest.raises(DataFormatError, match=r"label/1\.npy: expected a numeric array, but found "
+                       r"dtype object"):  # fmt: skip
+        check_dataset("nyuv2", nyuv2_root)
 
 
 def test_badly_named_file(nyuv2_root: Path):

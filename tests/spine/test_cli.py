@@ -232,8 +232,8 @@ def test_runs_and_db_commands_read_the_database(pipeline: Pipeline, spine) -> No
     assert "1 run(s)" in listed.output and "uw" in listed.output
     info = spine.invoke("db", "info", *db)
     assert info.exit_code == 0
-    assert f"schema {head_revision()}" in info.output
-    assert "FINISHED" in info.output and "4" in info.output
+    assert f"schema {head_revision()} (the latest)" in spine.flat(info.output)
+    assert "FINISHED 4" in spine.flat(info.output)
     upgraded = spine.invoke("db", "upgrade", *db)
     assert upgraded.exit_code == 0
     assert f"{head_revision()} → {head_revision()}" in upgraded.output
@@ -268,6 +268,11 @@ COMMANDS = {
         "runs",
         "methods",
         "db",
+        "status",
+        "show",
+        "retry",
+        "cancel",
+        "export",
         "--version",
     ],
     ("train",): [
@@ -286,6 +291,11 @@ COMMANDS = {
     ("report",): ["--dataset", "--network", "--format", "--output", "--db"],
     ("runs",): ["--dataset", "--status", "--method", "--errors", "--db"],
     ("methods",): ["--help"],
+    ("status",): ["--dataset", "--watch", "--interval", "--failures", "--db"],
+    ("show",): ["--json", "--split", "--db"],
+    ("retry",): ["--status", "--dataset", "--method", "--from-scratch", "--dry-run", "--device"],
+    ("cancel",): ["--experiment", "--dataset", "--method", "--all", "--reason", "--db"],
+    ("export",): ["--format", "--output", "--epochs", "--status", "--db"],
     ("db",): ["upgrade", "info"],
     ("db", "upgrade"): ["--db"],
     ("db", "info"): ["--db"],

@@ -372,3 +372,18 @@ def test_sixteen_writers_for_twenty_seconds(store: RunStore, store_url: str) -> 
     outcomes = _writers(store_url, writers=16, seconds=seconds)
     total = _check_writes(store, outcomes)
     print(f"{store.dialect.name}: {total} commits in {seconds:.0f} s, {total / seconds:.0f}/s")
+
+
+def test_a_cancelled_run_whose_worker_died_is_killed_not_taken_over(
+    store: RunStore, config, provenance
+) -> None:
+    first = store.claim(config, "multimnist", provenance, ELSEWHERE)
+    assert store.request_stop([config.run_key], "by alice") == 1
+    age_heartbeat(store, first.run_id, timedelta(hours=1))  # the worker never saw the request
+    claim = store.claim(config, "multimnist", provenance)
+    assert claim.lease is None and claim.reason == "cancelled (its worker was gone): KILLED"
+    run = store.run(config.run_key)
+    assert (run.status, run.attempt) == ("KILLED", 1)
+    assert run.error.startswith("cancelled: by alice")
+    # it resumes when it is asked for again (retry, or a later sweep)
+    assert store.claim(config, "multimnist", provenance).reason == "retry KILLED"
