@@ -153,11 +153,32 @@ def dispatch(
         flags = ", ".join(f"--{k.replace('_', '-')}" for k in how.slurm_flags)
         raise ValueError(f"{flags}: Slurm options need --executor slurm")
     spec.check_components()
-    preflight(plans, settings.data_root, settings.device)
+    if _unfinished(plans, settings.database_url):
+        preflight(plans, settings.data_root, settings.device)
     if how.executor == "slurm":
         submit(plans, spec, settings, how)
         return None
     return run_locally(plans, settings, how)
+
+
+def _unfinished(plans: Sequence[Any], url: str) -> bool:
+    """Whether any plan is not FINISHED yet (a re-run of a finished sweep checks nothing)."""
+    from mtlx.store.database import SchemaVersionError, open_database, sqlite_path
+    from mtlx.store.runs import RunStore
+    from mtlx.store.schema import RunStatus
+
+    path = sqlite_path(url)
+    if path is not None and not path.exists():
+        return True
+    try:
+        store = RunStore(open_database(url, create=False))
+    except SchemaVersionError:
+        return True  # empty, or at another schema: opening it to write says what to do
+    try:
+        statuses = store.statuses(plan.run_key for plan in plans)
+    finally:
+        store.engine.dispose()
+    return any(statuses.get(plan.run_key) != RunStatus.FINISHED.value for plan in plans)
 
 
 def run_locally(plans: Sequence[Any], settings: Any, how: Dispatch) -> tuple[Any, Any]:

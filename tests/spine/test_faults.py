@@ -133,7 +133,7 @@ def plan_for(spine, epochs: int = EPOCHS) -> RunPlan:
     return RunPlan(spec.run_config(spec.tasks, "ew", "adam", 1e-3, 0), spec.name)
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGUSR1])
 def test_a_signal_stops_the_run_at_a_step_with_a_checkpoint_and_the_rerun_resumes(
     spine, isolated: Path, reference, signum: signal.Signals
 ) -> None:

@@ -4,6 +4,7 @@ the kept weights — and a resumed run keeps the epochs it recorded before the s
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -212,3 +213,56 @@ def test_every_method_resumes_mid_epoch_to_the_same_result(
     assert run_sweep([plan], runtime).counts() == {"FINISHED": 1}
     pd.testing.assert_frame_equal(history(runtime, plan.run_key), expected, check_exact=True)
     assert runtime.store.run(plan.run_key).selected_epoch == expected_run.selected_epoch
+
+
+def test_the_heartbeat_survives_transient_errors_and_stops_a_run_it_cannot_keep(
+    spine, isolated: Path, monkeypatch
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from mtlx.dispatch.worker import HEARTBEAT_FAILURES_BEFORE_STOP, Heartbeat
+
+    runtime = spine.runtime(isolated / "results.sqlite")
+    plan = plan_for(spine)
+    from mtlx.provenance import provenance
+
+    claim = runtime.store.claim(plan.config, plan.experiment, provenance("cpu"))
+    real = runtime.store.heartbeat
+    failures = {"left": 2}
+
+    def flaky(lease):
+        if failures["left"] > 0:
+            failures["left"] -= 1
+            raise OperationalError("UPDATE runs", {}, Exception("server closed the connection"))
+        return real(lease)
+
+    monkeypatch.setattr(runtime.store, "heartbeat", flaky)
+    stop = StopRequest()
+    with Heartbeat(runtime.store, claim.lease, stop, interval=0.02):
+        deadline = time.monotonic() + 10
+        while failures["left"] > 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.1)
+    assert failures["left"] == 0 and not stop()  # two errors in a row: survived, still training
+
+    failures["left"] = HEARTBEAT_FAILURES_BEFORE_STOP
+    with Heartbeat(runtime.store, claim.lease, stop, interval=0.02):
+        deadline = time.monotonic() + 10
+        while not stop() and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert stop() and stop.run_reason().startswith("stopped: no heartbeat reached the database")
+
+
+def test_a_solver_fed_non_finite_gradients_ends_the_run_as_divergence(
+    spine, isolated: Path
+) -> None:
+    """Nash-MTL at a learning rate that blows the network up: an outcome, never FAILED."""
+    spec = spine.spec(*SIZES, epochs=EPOCHS)
+    plan = RunPlan(spec.run_config(spec.tasks, "nash-mtl", "sgd", 1e6, 0), spec.name)
+    runtime = spine.runtime(isolated / "results.sqlite")
+    assert run_sweep([plan], runtime).counts() == {"FINISHED": 1}
+    run = runtime.store.run(plan.run_key)
+    assert run.error is None and "diverged" in run.note
+    assert run.epochs_completed < EPOCHS
+    # re-running the sweep does not retry it
+    assert run_sweep([plan], runtime).already_finished == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -111,3 +112,29 @@ def test_the_cli_exits_1_when_a_run_failed(spine, isolated: Path, register_bomb)
     ok = spine.invoke("sweep", "multimnist", "--methods", "ew", *args)
     assert ok.exit_code == 0, ok.output
     assert "1 planned, 1 already finished" in spine.flat(ok.output)
+
+
+def test_off_a_terminal_every_epoch_is_one_line(spine, isolated: Path) -> None:
+    """A Slurm log or ``nohup`` file says where a run got to: run, epoch, losses, score, time."""
+    result = spine.invoke(
+        "sweep",
+        "multimnist",
+        "--methods",
+        "ew",
+        "--optimizers",
+        "adam",
+        "--lrs",
+        "0.001",
+        "--seeds",
+        "1",
+        *spine.flags(epochs=2),
+    )
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if " epoch " in line]
+    assert len(lines) == 2
+    for epoch, line in enumerate(lines, start=1):
+        assert re.fullmatch(
+            rf"[0-9a-f]{{16}} ew adam lr=0\.001 seed=0 epoch {epoch}/2  left\.loss [\d.]+  "
+            r"right\.loss [\d.]+  val [\d.]+  [\d.]+ s",
+            line,
+        ), line

@@ -98,7 +98,9 @@ def parse_time(text: str | int) -> int:
         raise ValueError(f"time {text!r} is not a Slurm time (minutes, H:MM:SS or D-HH:MM:SS)")
     days, first, second, third = match.groups()
     if days is not None:  # D-HH[:MM[:SS]]
-        minutes = int(days) * 1440 + int(first) * 60 + int(second or 0) + (1 if third else 0)
+        minutes = (
+            int(days) * 1440 + int(first) * 60 + int(second or 0) + (1 if int(third or 0) else 0)
+        )
     elif third is not None:  # HH:MM:SS
         minutes = int(first) * 60 + int(second) + (1 if int(third) else 0)
     elif second is not None:  # MM:SS
