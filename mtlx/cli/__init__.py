@@ -7,6 +7,7 @@ from mtlx.cli import (  # noqa: F401  (commands)
     bench,
     catalog,
     data,
+    grads,
     invariance,
     results,
     runs,
