@@ -111,9 +111,26 @@ def _separable(images: Tensor, kernel: Tensor, mode: str) -> Tensor:
     n, c, h, w = images.shape
     radius = kernel.numel() // 2
     flat = images.reshape(n * c, 1, h, w)
-    flat = F.conv2d(F.pad(flat, (radius, radius, 0, 0), mode=mode), kernel.view(1, 1, 1, -1))
-    flat = F.conv2d(F.pad(flat, (0, 0, radius, radius), mode=mode), kernel.view(1, 1, -1, 1))
+    flat = F.conv2d(_pad(flat, radius, -1, mode), kernel.view(1, 1, 1, -1))
+    flat = F.conv2d(_pad(flat, radius, -2, mode), kernel.view(1, 1, -1, 1))
     return flat.reshape(n, c, h, w)
+
+
+def _pad(images: Tensor, radius: int, dim: int, mode: str) -> Tensor:
+    """``radius`` values on both sides of ``dim``: the edge value repeated (``replicate``) or the
+    image mirrored about its edge pixels (``reflect``, as ``F.pad``), for any radius — a blur
+    wider than a small image (an elastic field at 28 × 28) reflects again and again."""
+    size = images.shape[dim]
+    positions = torch.arange(-radius, size + radius, device=images.device)
+    if mode == "replicate" or size == 1:
+        indices = positions.clamp(0, size - 1)
+    elif mode == "reflect":
+        period = 2 * (size - 1)
+        folded = positions.remainder(period)
+        indices = torch.where(folded >= size, period - folded, folded)
+    else:
+        raise ValueError(f"padding mode must be replicate or reflect, but got {mode!r}")
+    return images.index_select(dim % images.ndim, indices)
 
 
 def gaussian_blur(
