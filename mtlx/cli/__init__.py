@@ -10,6 +10,7 @@ from mtlx.cli import (  # noqa: F401  (commands)
     grads,
     invariance,
     results,
+    robustness,
     runs,
     toy,
     training,
