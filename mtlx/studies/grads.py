@@ -127,8 +127,11 @@ def per_sample_task_gradients(
 
     One ``vmap`` over the samples of ``jacrev`` of the T losses of one sample; the network is
     called as it is (the probe puts it in evaluation mode) and left untouched: no ``.grad`` is
-    written, no autograd graph kept.
+    written, no autograd graph kept. An operation without a batching rule (SegNet's
+    ``max_unpool2d``) runs sample by sample inside torch: exact, only slower.
     """
+    import warnings
+
     import torch
     from torch.func import functional_call, jacrev, vmap
 
@@ -148,7 +151,8 @@ def per_sample_task_gradients(
         )
 
     # the transforms differentiate inside; outside, no graph to the heads' parameters is built
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "There is a performance drop because we have not yet")
         return vmap(jacrev(sample_losses), in_dims=(None, 0, 0))(shared, inputs, chosen_targets)
 
 

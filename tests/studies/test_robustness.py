@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -115,7 +115,7 @@ def test_backbones_stay_frozen_and_identical_networks_are_equally_robust(
 ) -> None:
     store = RunStore(open_database(trained.db, create=False))
     mtl = networks_to_compare(store, trained.mtl)[0]
-    twin = type(mtl)(**{**mtl.__dict__, "role": "stl"})  # the same network as its own baseline
+    twin = replace(mtl, role="stl")  # the same network as its own baseline
     data = build_dataset(
         "multimnist", None, **{k: v for k, v in mtl.config["dataset"].items() if k != "name"}
     )
@@ -222,3 +222,16 @@ def test_an_unfinished_run_is_refused(tmp_path: Path, monkeypatch: pytest.Monkey
     result = invoke("robustness", config.run_key, "--db", db)
     assert result.exit_code == 2
     assert f"run {config.run_key} is RUNNING, not FINISHED" in result.output
+
+
+def test_weights_kept_of_another_epoch_than_the_selected_one_are_refused(trained: Trained):
+    from mtlx.studies.robustness import RobustnessError, load_network
+
+    store = RunStore(open_database(trained.db, create=False))
+    mtl = networks_to_compare(store, trained.mtl)[0]
+    data = build_dataset(
+        "multimnist", None, **{k: v for k, v in mtl.config["dataset"].items() if k != "name"}
+    )
+    later = replace(mtl, selected_epoch=mtl.selected_epoch + 1)  # as if --keep last had kept it
+    with pytest.raises(RobustnessError, match=r"kept the weights of epoch 1 \(--keep last\), not"):
+        load_network(later, data, "cpu")
