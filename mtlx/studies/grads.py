@@ -17,7 +17,7 @@ Inter-task pairs are the tasks of one sample, g(n, s) and g(n, t) for s < t; int
 the samples of one task, g(m, t) and g(n, t) for m < n. Per epoch the study reports the mean and
 the standard deviation (the spread of Figure 4) over every pair of every probed step. A pair with
 a zero gradient has no cosine (and two zero gradients no magnitude similarity): such pairs are
-left out and counted.
+left out, and ``pairs`` counts the pairs each measure was taken over.
 
 What the probe sees: the network right after the optimisation step, on the step's batch, in
 evaluation mode — dropout off and batch normalisation on its running statistics, so a sample's
@@ -29,9 +29,9 @@ counted over the whole run; the probe looks at steps 1, k + 1, 2k + 1, …
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -312,7 +312,7 @@ def run_grads(
     device: str,
     jacobian_mode: str = "auto",
     num_workers: int = 0,
-    on_epoch: Any = None,
+    on_epoch: Callable[[EpochResult], None] | None = None,
 ) -> GradsRun:
     """Train the plan's run with the probe attached; ``on_epoch(result)`` after every epoch."""
     from mtlx.engine.trainer import TrainingRun
