@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
     from mtlx.data import DatasetSplits
     from mtlx.models import MultiTaskNetwork
+    from mtlx.store.entities import RunRecord
     from mtlx.store.runs import RunStore
     from mtlx.store.studies import StudyNumber
     from mtlx.tasks import Task
@@ -74,6 +75,13 @@ class RobustnessPlan:
             raise RobustnessError(f"--lr must be positive, but got {self.lr}")
         if self.batch_size is not None and self.batch_size < 1:
             raise RobustnessError(f"--batch-size must be at least 1, but got {self.batch_size}")
+        from mtlx.optim import OPTIMIZERS
+
+        if self.optimizer not in OPTIMIZERS:
+            raise RobustnessError(
+                f"--optimizer must be one of {', '.join(OPTIMIZERS.names())}, but got "
+                f"{self.optimizer!r}"
+            )
         bad = [s for s in self.severities if s not in SEVERITIES]
         if bad or not self.severities:
             raise RobustnessError(
@@ -149,7 +157,7 @@ def networks_to_compare(store: RunStore, run_key: str) -> list[KeptNetwork]:
     return networks
 
 
-def _kept(record: Any, role: str, name: str) -> KeptNetwork:
+def _kept(record: RunRecord, role: str, name: str) -> KeptNetwork:
     if record.status != "FINISHED":
         raise RobustnessError(f"{name} is {record.status}, not FINISHED: it has no final weights")
     if not record.checkpoint_path:
@@ -244,8 +252,8 @@ class RobustnessRun:
 
 
 def evaluation_seed(seed: int, corruption: str, severity: int) -> int:
-    """The seed of the test split's corruption draws: a function of the corruption and severity
-    alone, so a result does not depend on which other corruptions run."""
+    """The seed of the test split's corruption draws: a function of the study's seed, the
+    corruption and the severity alone, so a result does not depend on which others run."""
     digest = hashlib.sha256(f"{seed}:{corruption}:{severity}".encode()).digest()
     return int.from_bytes(digest[:8], "little") & (2**63 - 1)
 
