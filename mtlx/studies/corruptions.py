@@ -111,9 +111,26 @@ def _separable(images: Tensor, kernel: Tensor, mode: str) -> Tensor:
     n, c, h, w = images.shape
     radius = kernel.numel() // 2
     flat = images.reshape(n * c, 1, h, w)
-    flat = F.conv2d(F.pad(flat, (radius, radius, 0, 0), mode=mode), kernel.view(1, 1, 1, -1))
-    flat = F.conv2d(F.pad(flat, (0, 0, radius, radius), mode=mode), kernel.view(1, 1, -1, 1))
+    flat = F.conv2d(_pad(flat, radius, -1, mode), kernel.view(1, 1, 1, -1))
+    flat = F.conv2d(_pad(flat, radius, -2, mode), kernel.view(1, 1, -1, 1))
     return flat.reshape(n, c, h, w)
+
+
+def _pad(images: Tensor, radius: int, dim: int, mode: str) -> Tensor:
+    """``radius`` values on both sides of ``dim``: the edge value repeated (``replicate``) or the
+    image mirrored about its edge pixels (``reflect``, as ``F.pad``), for any radius — a blur
+    wider than a small image (an elastic field at 28 × 28) reflects again and again."""
+    size = images.shape[dim]
+    positions = torch.arange(-radius, size + radius, device=images.device)
+    if mode == "replicate" or size == 1:
+        indices = positions.clamp(0, size - 1)
+    elif mode == "reflect":
+        period = 2 * (size - 1)
+        folded = positions.remainder(period)
+        indices = torch.where(folded >= size, period - folded, folded)
+    else:
+        raise ValueError(f"padding mode must be replicate or reflect, but got {mode!r}")
+    return images.index_select(dim % images.ndim, indices)
 
 
 def gaussian_blur(
@@ -141,30 +158,30 @@ def _clipped_zoom(images: Tensor, factor: float) -> Tensor:
     return zoomed[..., :h, :w]
 
 
-def _shift(images: Tensor, dx: int, dy: int) -> Tensor:
-    """Translate by (dx, dy) pixels, repeating the edge into the uncovered border."""
-    h, w = images.shape[-2:]
-    padded = F.pad(images, (max(dx, 0), max(-dx, 0), max(dy, 0), max(-dy, 0)), mode="replicate")
-    top, left = max(-dy, 0), max(-dx, 0)
-    return padded[..., top : top + h, left : left + w]
-
-
 def _motion_blur(images: Tensor, radius: int, sigma: float, angle: float) -> Tensor:
-    """The reference's motion blur: Gaussian weights along a line at ``angle`` degrees."""
+    """The reference's motion blur: Gaussian weights along a line at ``angle`` degrees; tap i
+    reads the image shifted by (dx, dy), its edge repeated into the uncovered border."""
     width = 2 * radius + 1
     offsets = torch.arange(width, dtype=torch.float32)
     kernel = torch.exp(-(offsets**2) / (2 * sigma**2))
     kernel = kernel / kernel.sum()
     point = (width * math.sin(math.radians(angle)), width * math.cos(math.radians(angle)))
     hypot = math.hypot(*point)
-    blurred = torch.zeros_like(images)
+    h, w = images.shape[-2:]
+    shifts = []
     for i in range(width):
         dy = -math.ceil((i * point[0]) / hypot - 0.5)
         dx = -math.ceil((i * point[1]) / hypot - 0.5)
-        if abs(dy) >= images.shape[-2] or abs(dx) >= images.shape[-1]:
+        if abs(dy) >= h or abs(dx) >= w:
             break  # the motion left the image
-        blurred = blurred + float(kernel[i]) * _shift(images, dx, dy)
-    return blurred
+        shifts.append((dy, dx))
+    dys, dxs = (torch.tensor(values, device=images.device) for values in zip(*shifts, strict=True))
+    # every tap at once: output (y, x) of tap i reads (y − dyᵢ, x − dxᵢ), clamped to the image
+    rows = (torch.arange(h, device=images.device) - dys[:, None]).clamp(0, h - 1)
+    columns = (torch.arange(w, device=images.device) - dxs[:, None]).clamp(0, w - 1)
+    taps = images[:, :, rows[:, :, None], columns[:, None, :]]  # (N, C, taps, H, W)
+    weights = kernel[: len(shifts)].to(images).view(1, 1, -1, 1, 1)
+    return (taps * weights).sum(dim=2)
 
 
 def plasma_fractal(size: int, decay: float, generator: Generator) -> Tensor:

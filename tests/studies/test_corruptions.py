@@ -110,3 +110,57 @@ def test_bad_severity_and_name_are_refused() -> None:
         corrupt(images(), "fog", 6, torch.Generator())
     with pytest.raises(KeyError, match="unknown corruption 'rain'"):
         corrupt(images(), "rain", 1, torch.Generator())
+
+
+@pytest.mark.parametrize("severity", SEVERITIES)
+def test_every_corruption_runs_on_small_grey_images(severity: int) -> None:
+    """MultiMNIST's 28 × 28: the elastic field's blur (σ up to 21 px there) is wider than the
+    image and reflects more than once."""
+    batch = images(n=2, channels=1, h=28, w=28)
+    for name in NAMES:
+        out = corrupt(batch, name, severity, torch.Generator().manual_seed(3))
+        assert out.shape == batch.shape and out.isfinite().all(), name
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate"])
+def test_blur_padding_is_torchs_where_torch_can_and_extends_it_beyond(mode: str) -> None:
+    from mtlx.studies.corruptions import gaussian_blur
+
+    batch = images(n=2, channels=1, h=12, w=9)
+    narrow = gaussian_blur(batch, 1.5, truncate=3.0, mode=mode)  # radius 5 < 9
+    reference = torch.nn.functional.pad(batch, (5, 5, 5, 5), mode=mode)
+    kernel = torch.exp(-0.5 * (torch.arange(-5, 6, dtype=torch.float32) / 1.5) ** 2)
+    kernel = (kernel / kernel.sum())[:, None] * (kernel / kernel.sum())[None, :]
+    expected = torch.nn.functional.conv2d(reference, kernel[None, None])
+    torch.testing.assert_close(narrow, expected, rtol=1e-5, atol=1e-6)
+    # far wider than the image: a mirrored (or repeated) image has its mean everywhere
+    wide = gaussian_blur(batch, 400.0, truncate=3.0, mode=mode)
+    assert wide.std(dim=(2, 3)).max() < 0.02
+
+
+@pytest.mark.parametrize("angle", [-135.0, -45.0, -10.0, 0.0, 30.0, 45.0])
+def test_motion_blur_is_the_references_sum_of_shifted_images(angle: float) -> None:
+    """Tap by tap as the reference composes it: a shift by (dx, dy) with the edge repeated,
+    weighted by a half-Gaussian, until the motion leaves the image."""
+    import math
+
+    from mtlx.studies.corruptions import _motion_blur
+
+    batch = images(n=2, channels=3, h=20, w=26)
+    radius, sigma = 15, 5.0
+    width = 2 * radius + 1
+    kernel = torch.exp(-(torch.arange(width, dtype=torch.float32) ** 2) / (2 * sigma**2))
+    kernel = kernel / kernel.sum()
+    point = (width * math.sin(math.radians(angle)), width * math.cos(math.radians(angle)))
+    expected = torch.zeros_like(batch)
+    for i in range(width):
+        dy = -math.ceil(i * point[0] / math.hypot(*point) - 0.5)
+        dx = -math.ceil(i * point[1] / math.hypot(*point) - 0.5)
+        if abs(dy) >= 20 or abs(dx) >= 26:
+            break
+        shifted = torch.empty_like(batch)
+        for y in range(20):
+            for x in range(26):
+                shifted[..., y, x] = batch[..., min(max(y - dy, 0), 19), min(max(x - dx, 0), 25)]
+        expected += float(kernel[i]) * shifted
+    torch.testing.assert_close(_motion_blur(batch, radius, sigma, angle), expected)
