@@ -31,7 +31,7 @@ SIZES = (
     "training.batch_size=32",
     "training.eval_batch_size=64",
 )
-EPOCHS = 3
+EPOCHS = 5
 
 
 def flags(epochs: int = EPOCHS) -> list[str]:

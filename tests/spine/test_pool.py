@@ -131,30 +131,41 @@ def test_a_crashed_worker_is_replaced_and_its_run_resumes(isolated: Path) -> Non
     assert [r.status for r in store.runs()] == ["FINISHED", "FINISHED"]
 
 
+def running(db: Path) -> list:
+    store = store_of(db)
+    if store is None:
+        return []
+    runs = store.runs(status="RUNNING")
+    store.engine.dispose()
+    return runs
+
+
 def test_ctrl_c_stops_every_worker_with_its_run_checkpointed(isolated: Path) -> None:
     db = isolated / "results.sqlite"
-    pool = start(command(db, "--workers", "2", epochs=4, seeds="2"))
-    wait_until(lambda: len(running_with_an_epoch(db)) == 2)
+    pool = start(command(db, "--workers", "2", epochs=8, seeds="4"))
+    wait_until(lambda: len(running(db)) == 2 and any(r.epochs_completed >= 1 for r in running(db)))
     os.killpg(pool.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole group
     output, _ = pool.communicate(timeout=300)
     assert pool.returncode == 128 + signal.SIGINT, output
     store = store_of(db)
     runs = store.runs()
-    assert [run.status for run in runs] == ["KILLED", "KILLED"], output
-    for run in runs:
+    killed = [run for run in runs if run.status == "KILLED"]
+    assert len(killed) == 2, output  # the run of each worker; nothing is left RUNNING
+    assert {run.status for run in runs} <= {"KILLED", "FINISHED"}
+    for run in killed:
         assert run.error.startswith("killed by SIGINT at epoch")
         assert Path(run.checkpoint_path).is_file()
     # nothing left behind: no worker process survives its pool
-    for run in runs:
+    for run in killed:
         with pytest.raises(ProcessLookupError):
             os.kill(run.pid, 0)
 
     resumed = subprocess.run(
-        command(db, "--workers", "2", epochs=4, seeds="2"),
+        command(db, "--workers", "2", epochs=8, seeds="4"),
         capture_output=True,
         text=True,
         timeout=600,
     )
     assert resumed.returncode == 0, resumed.stdout
-    assert [r.status for r in store.runs()] == ["FINISHED", "FINISHED"]
-    assert all(r.resumed_from_epoch is not None for r in store.runs())
+    assert [r.status for r in store.runs()] == ["FINISHED"] * 4
+    assert all(store.run(r.run_key).resumed_from_epoch is not None for r in killed)

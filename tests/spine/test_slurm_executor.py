@@ -107,7 +107,7 @@ def test_a_cancelled_task_is_checkpointed_and_resumes_when_submitted_again(
     slurm_cluster, isolated: Path
 ) -> None:
     db = isolated / "results.sqlite"
-    submitted = sweep(db, epochs=4, seeds="1")
+    submitted = sweep(db, epochs=20, seeds="1")
     assert submitted.returncode == 0, submitted.stdout + submitted.stderr
     wait_until(lambda: any(r.epochs_completed >= 1 for r in runs(db)))
     (run,) = runs(db)
@@ -117,7 +117,7 @@ def test_a_cancelled_task_is_checkpointed_and_resumes_when_submitted_again(
     assert run.error.startswith("killed by SIGTERM at epoch")
     assert Path(run.checkpoint_path).is_file()
 
-    resubmitted = sweep(db, epochs=4, seeds="1")
+    resubmitted = sweep(db, epochs=20, seeds="1")
     assert resubmitted.returncode == 0
     assert "submitted 1 run(s)" in resubmitted.stdout
     wait_until(lambda: runs(db)[0].status == "FINISHED")
@@ -129,7 +129,7 @@ def test_a_cancelled_task_is_checkpointed_and_resumes_when_submitted_again(
 @pytest.mark.slow
 def test_a_preempted_task_requeues_itself_and_resumes(slurm_cluster, isolated: Path) -> None:
     db = isolated / "results.sqlite"
-    submitted = sweep(db, epochs=6, seeds="1")
+    submitted = sweep(db, epochs=20, seeds="1")
     assert submitted.returncode == 0, submitted.stdout + submitted.stderr
     wait_until(lambda: any(r.epochs_completed >= 1 for r in runs(db)))
     (run,) = runs(db)
