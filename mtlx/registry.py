@@ -67,6 +67,7 @@ class Registry(Generic[T]):
         self.skip = skip
         self._entries: dict[str, T] = {}
         self._discovered: dict[str, Entry] | None = None
+        self._parameters: dict[str, dict[str, Any]] = {}
 
     # ---- registration ----------------------------------------------------------------------
 
@@ -123,11 +124,15 @@ class Registry(Generic[T]):
         Read from the source for a lazy registry (no import), from the signature otherwise.
         """
         self.require(name)
-        entries = self._lazy_entries()
-        if name in entries:
-            entry = entries[name]
-            return _SourceReader().parameters(entry.path, entry.attribute, self.skip)
-        return signature_parameters(self._entries[name], self.skip)
+        if name not in self._parameters:  # read once: a sweep resolves thousands of configs
+            entries = self._lazy_entries()
+            if name in entries:
+                entry = entries[name]
+                found = _SourceReader().parameters(entry.path, entry.attribute, self.skip)
+            else:
+                found = signature_parameters(self._entries[name], self.skip)
+            self._parameters[name] = found
+        return dict(self._parameters[name])
 
     # ---- discovery -------------------------------------------------------------------------
 

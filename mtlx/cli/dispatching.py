@@ -152,9 +152,11 @@ def dispatch(
     if how.executor == "local" and how.slurm_flags:
         flags = ", ".join(f"--{k.replace('_', '-')}" for k in how.slurm_flags)
         raise ValueError(f"{flags}: Slurm options need --executor slurm")
-    spec.check_components()
-    if _unfinished(plans, settings.database_url):
-        preflight(plans, settings.data_root, settings.device)
+    if _unfinished(plans, settings.database_url):  # a finished sweep's re-run checks nothing
+        if how.executor == "local":  # a Slurm task resolves its device on its own node
+            settings = settings.with_device()
+        spec.check_components()
+        preflight(plans, settings.data_root, settings.device or "cpu")
     if how.executor == "slurm":
         submit(plans, spec, settings, how)
         return None
@@ -237,8 +239,8 @@ def submit(plans: Sequence[Any], spec: Any, settings: Any, how: Dispatch) -> Non
         describe_submission,
         slurm_options,
     )
+    from mtlx.dispatch.plan import unique_plans
     from mtlx.dispatch.planning import classify
-    from mtlx.dispatch.sweep import unique_plans
     from mtlx.store.database import database_url, open_database, sqlite_path
     from mtlx.store.runs import RunStore
 
@@ -268,8 +270,8 @@ def submit(plans: Sequence[Any], spec: Any, settings: Any, how: Dispatch) -> Non
 
 def dry_run(plans: Sequence[Any], db: str | None, stale_after_minutes: float) -> None:
     """Where every planned run stands; nothing is written (a missing database: all new)."""
+    from mtlx.dispatch.plan import unique_plans
     from mtlx.dispatch.planning import STATES, classify
-    from mtlx.dispatch.sweep import unique_plans
     from mtlx.store.database import database_url, open_database, sqlite_path
     from mtlx.store.runs import RunStore
 

@@ -84,7 +84,7 @@ def grads(
     as without it. The results go to the database (study "grads").
     """
     from mtlx.data import build_dataset
-    from mtlx.engine.jacobian import JACOBIAN_MODES
+    from mtlx.engine import JACOBIAN_MODES
     from mtlx.provenance import check_device, default_device, provenance
     from mtlx.store.database import open_database
     from mtlx.store.runs import utcnow

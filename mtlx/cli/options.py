@@ -139,17 +139,17 @@ def worker_config(
     stale_after_minutes: float,
     **options: Any,
 ):
-    """The picklable configuration every worker of this command gets."""
+    """The picklable configuration every worker of this command gets. Its device is checked
+    (which needs torch) where and when there is something to train (``with_device``)."""
     from mtlx.dispatch.runtime import WorkerConfig
-    from mtlx.engine.jacobian import JACOBIAN_MODES
-    from mtlx.provenance import check_device, default_device
+    from mtlx.engine import JACOBIAN_MODES
 
     if jacobian not in JACOBIAN_MODES:
         raise ValueError(f"--jacobian must be one of {', '.join(JACOBIAN_MODES)}, got {jacobian!r}")
     root = data_root or (Path(os.environ["MTLX_DATA"]) if os.environ.get("MTLX_DATA") else None)
     return WorkerConfig.create(
         db,
-        check_device(device or default_device()),
+        device or "",
         checkpoints,
         data_root=None if root is None else str(root),
         jacobian_mode=jacobian,
@@ -167,7 +167,7 @@ def execute_plans(plans: Sequence[Any], config: Any):
     from mtlx.dispatch.signals import StopRequest, handle_signals
     from mtlx.dispatch.sweep import run_sweep
 
-    runtime = WorkerRuntime(config, reporter=RichReporter(console))
+    runtime = WorkerRuntime(config.with_device(), reporter=RichReporter(console))
     with handle_signals(StopRequest()) as stop:
         summary = run_sweep(plans, runtime, stop)
     return summary, runtime.store

@@ -6,6 +6,7 @@ instant and a plan can be handed to another process.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from mtlx.spec import RunConfig
@@ -38,3 +39,14 @@ class RunOutcome:
     status: str
     reason: str = ""
     error: str | None = None
+
+
+def unique_plans(plans: Sequence[RunPlan]) -> list[RunPlan]:
+    """Plans in order, each run_key once (a grid may name the same config twice)."""
+    seen: set[str] = set()
+    unique = []
+    for plan in plans:
+        if plan.run_key not in seen:
+            seen.add(plan.run_key)
+            unique.append(plan)
+    return unique

@@ -9,7 +9,7 @@ cache of the datasets it has loaded. Nothing holding an engine, a thread or a co
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,7 +44,7 @@ class WorkerConfig:
     """Everything a worker needs to claim and train runs; plain values only (picklable)."""
 
     database_url: str
-    device: str
+    device: str  # "" until resolved: the machine's default (see with_device)
     checkpoint_root: str
     data_root: str | None = None
     jacobian_mode: str = "auto"
@@ -74,6 +74,14 @@ class WorkerConfig:
         if options.get("data_root") is not None:
             options["data_root"] = str(Path(options["data_root"]).resolve())
         return cls(database_url=url, device=device, checkpoint_root=str(root.resolve()), **options)
+
+    def with_device(self) -> WorkerConfig:
+        """This config with its device checked on this machine: ``cpu``, or a ``cuda`` /
+        ``cuda:N`` it has; none given means ``cuda`` where available, else ``cpu``. Resolved
+        where the runs train (a Slurm task resolves its own, not the login node's)."""
+        from mtlx.provenance import check_device, default_device
+
+        return replace(self, device=check_device(self.device or default_device()))
 
     @property
     def policy(self) -> ClaimPolicy:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from mtlx.dispatch.executors.local import LocalExecutor
-from mtlx.dispatch.plan import RunOutcome, RunPlan
+from mtlx.dispatch.plan import RunOutcome, RunPlan, unique_plans
 from mtlx.dispatch.runtime import WorkerRuntime
 from mtlx.dispatch.signals import StopRequest
 from mtlx.store.schema import RunStatus
@@ -25,17 +25,6 @@ class SweepSummary:
 
     def skipped(self) -> list[RunOutcome]:
         return [outcome for outcome in self.outcomes if outcome.status == "SKIPPED"]
-
-
-def unique_plans(plans: Sequence[RunPlan]) -> list[RunPlan]:
-    """Plans in order, each run_key once (a grid may name the same config twice)."""
-    seen: set[str] = set()
-    unique = []
-    for plan in plans:
-        if plan.run_key not in seen:
-            seen.add(plan.run_key)
-            unique.append(plan)
-    return unique
 
 
 def run_sweep(

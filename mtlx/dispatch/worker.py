@@ -28,7 +28,6 @@ from mtlx.analysis.delta_m import delta_m
 from mtlx.dispatch.plan import RunOutcome, RunPlan
 from mtlx.dispatch.runtime import WorkerRuntime
 from mtlx.dispatch.signals import StopRequest
-from mtlx.provenance import provenance
 from mtlx.spec import RunConfig
 from mtlx.store.entities import Lease, ResumePoint
 from mtlx.store.runs import RunLostError, RunStore
@@ -191,6 +190,8 @@ class _Checkpoints:
 
 def execute(plan: RunPlan, runtime: WorkerRuntime, stop: StopRequest | None = None) -> RunOutcome:
     """Train ``plan`` unless it is finished or held by a live worker; record everything."""
+    from mtlx.provenance import provenance
+
     stop = stop or StopRequest()
     stop.next_run()
     store, config = runtime.store, plan.config

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-JACOBIAN_MODES = ("auto", "loop", "batched")
+from mtlx.engine import JACOBIAN_MODES
 
 log = logging.getLogger(__name__)
 

@@ -155,7 +155,7 @@ class SlurmRun:
             def sweep_finished(self) -> None:
                 return None
 
-        runtime = WorkerRuntime(self.config, reporter=Lines())
+        runtime = WorkerRuntime(self.config.with_device(), reporter=Lines())
         stop = StopRequest()
         with handle_signals(stop, extra=(PREEMPTION_SIGNAL,)):
             outcome = execute(self.plan, runtime, stop)
