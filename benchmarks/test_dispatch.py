@@ -19,7 +19,7 @@ import pytest
 
 from mtlx.provenance import provenance
 from mtlx.spec import load_spec, sweep_grid
-from mtlx.store.database import open_database
+from mtlx.store.database import SchemaVersionError, open_database
 from mtlx.store.runs import RunStore
 
 REPO = Path(__file__).resolve().parents[1]
@@ -121,7 +121,10 @@ def test_kill_9_to_training_again(benchmark, tmp_path: Path) -> None:
 
 
 def _epochs(database: Path) -> int:
-    store = RunStore(open_database(str(database), create=False))
+    try:
+        store = RunStore(open_database(str(database), create=False))
+    except SchemaVersionError:  # being created
+        return 0
     try:
         runs = store.runs()
         return runs[0].epochs_completed if runs else 0

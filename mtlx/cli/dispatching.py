@@ -152,15 +152,16 @@ def dispatch(
     if how.executor == "local" and how.slurm_flags:
         flags = ", ".join(f"--{k.replace('_', '-')}" for k in how.slurm_flags)
         raise ValueError(f"{flags}: Slurm options need --executor slurm")
+    datasets: dict[str, Any] = {}
     if _unfinished(plans, settings.database_url):  # a finished sweep's re-run checks nothing
         if how.executor == "local":  # a Slurm task resolves its device on its own node
             settings = settings.with_device()
         spec.check_components()
-        preflight(plans, settings.data_root, settings.device or "cpu")
+        datasets = preflight(plans, settings.data_root, settings.device or "cpu")
     if how.executor == "slurm":
         submit(plans, spec, settings, how)
         return None
-    return run_locally(plans, settings, how)
+    return run_locally(plans, settings, how, datasets)
 
 
 def _unfinished(plans: Sequence[Any], url: str) -> bool:
@@ -183,7 +184,9 @@ def _unfinished(plans: Sequence[Any], url: str) -> bool:
     return any(statuses.get(plan.run_key) != RunStatus.FINISHED.value for plan in plans)
 
 
-def run_locally(plans: Sequence[Any], settings: Any, how: Dispatch) -> tuple[Any, Any]:
+def run_locally(
+    plans: Sequence[Any], settings: Any, how: Dispatch, datasets: dict[str, Any] | None = None
+) -> tuple[Any, Any]:
     from dataclasses import replace
 
     from mtlx.dispatch.executors.local import LocalExecutor
@@ -204,6 +207,7 @@ def run_locally(plans: Sequence[Any], settings: Any, how: Dispatch) -> tuple[Any
         )
     pool = gpus is not None or how.workers > 1
     runtime = WorkerRuntime(settings, reporter=NullReporter() if pool else RichReporter(console))
+    runtime.adopt_datasets(datasets or {})  # built by the preflight: not built twice
     progress = PoolProgress(console, runtime.store) if pool else None
     executor = LocalExecutor(how.workers, gpus, how.jobs_per_gpu, progress=progress)
     with handle_signals(StopRequest()) as stop:

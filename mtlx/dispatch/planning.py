@@ -101,9 +101,11 @@ def classify(
     return classification
 
 
-def preflight(plans: Sequence[RunPlan], data_root: str | None, device: str) -> None:
-    """Build each distinct dataset once, check its tasks, and build each network on the data's
-    input shape (on the meta device: no memory, no time); the first problem stops the sweep."""
+def preflight(plans: Sequence[RunPlan], data_root: str | None, device: str) -> dict[str, object]:
+    """Build each distinct dataset once, check its tasks, and build each network for the data's
+    input shape (on the meta device: no memory, no time; every builder checks the shape it can
+    take); the first problem stops the sweep. Returns the datasets built, by
+    ``stable_hash(config.dataset)``, for this process's runs to reuse."""
     import torch
 
     from mtlx.data import build_dataset
@@ -150,3 +152,4 @@ def preflight(plans: Sequence[RunPlan], data_root: str | None, device: str) -> N
                 f"{plan.experiment}: network {config.network['name']!r} cannot take the data of "
                 f"{config.dataset['name']!r} (inputs {shape}): {first}"
             ) from None
+    return datasets

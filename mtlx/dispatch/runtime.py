@@ -108,6 +108,10 @@ class WorkerRuntime:
         self.policy = config.policy  # a sweep narrows it (``ended_before``) when it starts
         self._datasets: dict[str, DatasetSplits] = {}
 
+    def adopt_datasets(self, datasets: dict[str, DatasetSplits]) -> None:
+        """Datasets this process already built, by ``stable_hash(config.dataset)``."""
+        self._datasets.update(datasets)
+
     def dataset(self, config: RunConfig) -> DatasetSplits:
         """Datasets are built once per process and shared by every run that asks for them."""
         from mtlx.data import build_dataset

@@ -223,33 +223,38 @@ def test_a_worker_paused_past_the_stale_window_stops_at_its_next_write(
 
 @pytest.mark.slow
 def test_twenty_kill_9_at_random_moments_lose_and_duplicate_nothing(spine, isolated: Path) -> None:
-    """A 3-run sweep killed with SIGKILL at 20 random moments, re-run at once each time."""
+    """A 3-run sweep killed with SIGKILL at 20 random moments, re-run at once each time, then
+    run to its end: every run FINISHED once, no epoch missing or twice, every run exactly the
+    same as trained without interruption."""
     db = isolated / "results.sqlite"
-    args = ("--seeds", "3")
+    epochs = 12
+    args = ("--seeds", "3", "--set", "dataset.train_pairs=4096")  # ~1 s per epoch
     rng = random.Random(0)
     kills = 0
     while kills < 20:
-        worker = start(sweep_command(db, *args))
-        time.sleep(rng.uniform(0.5, 6.0))
-        if worker.poll() is not None:
-            break  # the sweep finished before this kill
+        worker = start(sweep_command(db, *args, epochs=epochs))
+        time.sleep(rng.uniform(0.5, 4.0))
+        assert worker.poll() is None, "the sweep finished before 20 kills: make its runs longer"
         worker.kill()
         finish(worker)
         kills += 1
-    code, output = finish(start(sweep_command(db, *args)))
+    code, output = finish(start(sweep_command(db, *args, epochs=epochs)), timeout=1800)
     assert code == 0, output
 
-    spec = spine.spec(*SIZES, epochs=EPOCHS)
+    spec = spine.spec(*SIZES, "dataset.train_pairs=4096", epochs=epochs)
     store = RunStore(open_database(str(db), create=False))
+    attempts = 0
     for seed in range(3):
         config = spec.run_config(spec.tasks, "ew", "adam", 1e-3, seed)
         run = store.run(config.run_key)
         assert run.status == "FINISHED"
+        attempts += run.attempt
         rows = store.epoch_history(config.run_key)
         assert not rows.duplicated(["epoch", "split", "metric"]).any()
-        assert sorted(set(rows["epoch"])) == list(range(1, EPOCHS + 1))
+        assert sorted(set(rows["epoch"])) == list(range(1, epochs + 1))
         reference_runtime = spine.runtime(isolated / f"reference-{seed}.sqlite")
         run_sweep([RunPlan(config, spec.name)], reference_runtime)
         expected = history(isolated / f"reference-{seed}.sqlite", config.run_key)
         pd.testing.assert_frame_equal(history(db, config.run_key), expected, check_exact=True)
-    print(f"{kills} kills")
+    assert attempts > 3  # the kills did interrupt the runs, which resumed
+    print(f"{kills} kills, {attempts - 3} resumed attempts")
