@@ -28,17 +28,13 @@ from collections.abc import Mapping
 from enum import Enum
 from typing import Any, ClassVar
 
-import numpy as np
 import torch
-from numpy.typing import NDArray
 from torch import Tensor, nn
 
-# On the CPU, NumPy's A·Aᵀ (a symmetric rank-k update) is the faster float64 product for up to
-# this many tasks, torch's beyond (benchmarks/test_solvers.py); accelerators use torch's.
-_CPU_NUMPY_MAX_TASKS = 16
-# Jacobian entries converted to float64 at a time by ``task_gramian``, which bounds the extra memory
-# to one block: 2²² (32 MiB) for NumPy, 2²⁶ (512 MiB) for torch, whose products want few and long.
-_CPU_BLOCK_ENTRIES = 1 << 22
+# Jacobian entries converted to float64 at a time by ``task_gramian``: the extra memory is one
+# block, and on the CPU a block of 2²⁰ entries (8 MiB) stays in cache while it is multiplied, which
+# makes the float64 product about as fast as float32's (README, "Solvers").
+_CPU_BLOCK_ENTRIES = 1 << 20
 _DEVICE_BLOCK_ENTRIES = 1 << 26
 
 
@@ -58,16 +54,10 @@ def task_gramian(jacobian: Tensor) -> Tensor:
     """
     if jacobian.dtype == torch.float64:
         return jacobian @ jacobian.T
-    on_cpu = jacobian.device.type == "cpu" and jacobian.dtype == torch.float32
-    if on_cpu and jacobian.shape[0] <= _CPU_NUMPY_MAX_TASKS:
-        return torch.from_numpy(_cpu_gramian(jacobian.detach().numpy()))
-    return _device_gramian(jacobian.detach())
-
-
-def _device_gramian(jacobian: Tensor) -> Tensor:
-    """The float64 Gramian by torch, on J's device."""
+    jacobian = jacobian.detach()
     t, d = jacobian.shape
-    columns = max(1, min(d, _DEVICE_BLOCK_ENTRIES // t))
+    entries = _CPU_BLOCK_ENTRIES if jacobian.device.type == "cpu" else _DEVICE_BLOCK_ENTRIES
+    columns = max(1, min(d, entries // t))
     gramian = torch.zeros(t, t, dtype=torch.float64, device=jacobian.device)
     block = torch.empty(t, columns, dtype=torch.float64, device=jacobian.device)
     for start in range(0, d, columns):
@@ -75,20 +65,6 @@ def _device_gramian(jacobian: Tensor) -> Tensor:
         converted = block[:, : part.shape[1]]
         converted.copy_(part)
         gramian.addmm_(converted, converted.T)
-    return gramian
-
-
-def _cpu_gramian(jacobian: NDArray[np.float32]) -> NDArray[np.float64]:
-    """The float64 Gramian by NumPy, on the CPU."""
-    t, d = jacobian.shape
-    columns = max(1, min(d, _CPU_BLOCK_ENTRIES // t))
-    gramian = np.zeros((t, t))
-    block = np.empty((t, columns))
-    for start in range(0, d, columns):
-        part = jacobian[:, start : start + columns]
-        converted = block[:, : part.shape[1]]
-        converted[...] = part
-        gramian += converted @ converted.T
     return gramian
 
 
