@@ -37,12 +37,15 @@ format: $(INSTALLED)
 bench: $(INSTALLED)
 	$(BIN)/python -m pytest benchmarks --benchmark-only -o addopts="" -q
 
-# Regenerates the committed example database from a real sweep (the demo's, into another file).
+# Regenerates the committed example database from a real sweep (the demo's, into another file);
+# it keeps no weights (--keep none), so it points at no checkpoint file.
+EXAMPLE := --db results.sqlite.example --keep none --checkpoints example.checkpoints
 example-db: $(INSTALLED)
 	rm -f results.sqlite.example
-	$(BIN)/mtlx stl-baseline multimnist $(DEMO_DATA) $(DEMO_GRID) --db results.sqlite.example
+	$(BIN)/mtlx stl-baseline multimnist $(DEMO_DATA) $(DEMO_GRID) $(EXAMPLE)
 	$(BIN)/mtlx sweep multimnist $(DEMO_DATA) $(DEMO_GRID) --methods ew,uw --optimizers adam,sgd \
-		--db results.sqlite.example
+		$(EXAMPLE)
+	rm -rf example.checkpoints
 	$(BIN)/python -c "import sqlite3; c = sqlite3.connect('results.sqlite.example'); \
 		c.execute('PRAGMA wal_checkpoint(TRUNCATE)'); c.execute('PRAGMA journal_mode=DELETE'); c.close()"
 
