@@ -4,12 +4,9 @@ metrics of the same run trained without interruption."""
 
 from __future__ import annotations
 
-import os
 import random
 import signal
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,85 +16,25 @@ import pytest
 
 from mtlx.dispatch.plan import RunPlan
 from mtlx.dispatch.sweep import run_sweep
-from mtlx.store.database import SchemaVersionError, open_database
+from mtlx.store.database import open_database
 from mtlx.store.entities import RunRecord
 from mtlx.store.runs import RunStore
+from mtlx_processes import SIZES, finish, runs_in, start, wait_until
+from mtlx_processes import sweep_command as command_for
 
-# 16 steps of 32 per epoch, so that a signal lands inside an epoch
-SIZES = (
-    "dataset.train_pairs=512",
-    "dataset.val_pairs=64",
-    "dataset.test_pairs=64",
-    "training.batch_size=32",
-    "training.eval_batch_size=64",
-)
 EPOCHS = 5
 
 
-def flags(epochs: int = EPOCHS) -> list[str]:
-    return [*(f for s in SIZES for f in ("--set", s)), "--epochs", str(epochs), "--device", "cpu"]
-
-
-def sweep_command(db: Path, *args: str, epochs: int = EPOCHS) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "mtlx",
-        "sweep",
-        "multimnist",
-        "--methods",
-        "ew",
-        "--optimizers",
-        "adam",
-        "--lrs",
-        "0.001",
-        "--db",
-        str(db),
-        *flags(epochs),
-        *args,
-    ]
-
-
-def start(command: list[str]) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "COLUMNS": "200"},
-    )
-
-
-def finish(process: subprocess.Popen[str], timeout: float = 300) -> tuple[int, str]:
-    output, _ = process.communicate(timeout=timeout)
-    return process.returncode, output
+def sweep_command(db: Path, *args: str, epochs: int = EPOCHS, seeds: str = "1") -> list[str]:
+    return command_for(db, *args, epochs=epochs, seeds=seeds)
 
 
 def read_run(db: Path, run_key: str) -> RunRecord | None:
-    try:
-        store = RunStore(open_database(str(db), create=False))
-    except SchemaVersionError:
-        return None  # not created yet (creation is one transaction: all tables or none)
-    try:
-        return store.run(run_key)
-    except KeyError:
-        return None
-    finally:
-        store.engine.dispose()
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting")
-        time.sleep(0.05)
+    return next((run for run in runs_in(db) if run.run_key == run_key), None)
 
 
 def epochs_done(db: Path, run_key: str, at_least: int) -> Callable[[], bool]:
     def check() -> bool:
-        if not db.exists():
-            return False
         run = read_run(db, run_key)
         return run is not None and run.epochs_completed >= at_least
 
@@ -228,17 +165,17 @@ def test_twenty_kill_9_at_random_moments_lose_and_duplicate_nothing(spine, isola
     same as trained without interruption."""
     db = isolated / "results.sqlite"
     epochs = 12
-    args = ("--seeds", "3", "--set", "dataset.train_pairs=4096")  # ~1 s per epoch
+    args = ("--set", "dataset.train_pairs=4096")  # ~1 s per epoch
     rng = random.Random(0)
     kills = 0
     while kills < 20:
-        worker = start(sweep_command(db, *args, epochs=epochs))
+        worker = start(sweep_command(db, *args, epochs=epochs, seeds="3"))
         time.sleep(rng.uniform(0.5, 4.0))
         assert worker.poll() is None, "the sweep finished before 20 kills: make its runs longer"
         worker.kill()
         finish(worker)
         kills += 1
-    code, output = finish(start(sweep_command(db, *args, epochs=epochs)), timeout=1800)
+    code, output = finish(start(sweep_command(db, *args, epochs=epochs, seeds="3")), timeout=1800)
     assert code == 0, output
 
     spec = spine.spec(*SIZES, "dataset.train_pairs=4096", epochs=epochs)

@@ -7,84 +7,29 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from mtlx.store.database import SchemaVersionError, open_database
+from mtlx.store.database import open_database
 from mtlx.store.runs import RunStore
-
-SIZES = (
-    "dataset.train_pairs=512",
-    "dataset.val_pairs=64",
-    "dataset.test_pairs=64",
-    "training.batch_size=32",
-    "training.eval_batch_size=64",
-)
+from mtlx_processes import runs_in, start, sweep_command, wait_until
 
 
 def command(db: Path, *args: str, epochs: int = 2, seeds: str = "4") -> list[str]:
-    sets = [flag for value in SIZES for flag in ("--set", value)]
-    return [
-        sys.executable,
-        "-m",
-        "mtlx",
-        "sweep",
-        "multimnist",
-        "--methods",
-        "ew",
-        "--optimizers",
-        "adam",
-        "--lrs",
-        "0.001",
-        "--seeds",
-        seeds,
-        "--epochs",
-        str(epochs),
-        "--device",
-        "cpu",
-        "--db",
-        str(db),
-        *sets,
-        *args,
-    ]
+    return sweep_command(db, *args, epochs=epochs, seeds=seeds)
 
 
-def start(arguments: list[str]) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        arguments,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,  # its own process group, as a terminal's foreground job
-        env={**os.environ, "COLUMNS": "200"},
-    )
-
-
-def store_of(db: Path) -> RunStore | None:
-    try:
-        return RunStore(open_database(str(db), create=False))
-    except SchemaVersionError:
-        return None
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 300) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(0.1)
+def running(db: Path) -> list:
+    return [run for run in runs_in(db) if run.status == "RUNNING"]
 
 
 def running_with_an_epoch(db: Path) -> list:
-    store = store_of(db)
-    if store is None:
-        return []
-    runs = [r for r in store.runs(status="RUNNING") if r.epochs_completed >= 1]
-    store.engine.dispose()
-    return runs
+    return [run for run in running(db) if run.epochs_completed >= 1]
+
+
+def store_of(db: Path) -> RunStore:
+    return RunStore(open_database(str(db), create=False))
 
 
 def test_two_workers_share_a_sweep_and_record_where_each_run_trained(isolated: Path) -> None:
@@ -113,7 +58,7 @@ def test_two_workers_share_a_sweep_and_record_where_each_run_trained(isolated: P
 
 def test_a_crashed_worker_is_replaced_and_its_run_resumes(isolated: Path) -> None:
     db = isolated / "results.sqlite"
-    pool = start(command(db, "--workers", "2", epochs=3, seeds="2"))
+    pool = start(command(db, "--workers", "2", epochs=3, seeds="2"), own_group=True)
     wait_until(lambda: bool(running_with_an_epoch(db)))
     victim = running_with_an_epoch(db)[0]
     os.kill(victim.pid, signal.SIGKILL)  # out of memory, a segfault…
@@ -131,18 +76,9 @@ def test_a_crashed_worker_is_replaced_and_its_run_resumes(isolated: Path) -> Non
     assert [r.status for r in store.runs()] == ["FINISHED", "FINISHED"]
 
 
-def running(db: Path) -> list:
-    store = store_of(db)
-    if store is None:
-        return []
-    runs = store.runs(status="RUNNING")
-    store.engine.dispose()
-    return runs
-
-
 def test_ctrl_c_stops_every_worker_with_its_run_checkpointed(isolated: Path) -> None:
     db = isolated / "results.sqlite"
-    pool = start(command(db, "--workers", "2", epochs=8, seeds="4"))
+    pool = start(command(db, "--workers", "2", epochs=8, seeds="4"), own_group=True)
     wait_until(lambda: len(running(db)) == 2 and any(r.epochs_completed >= 1 for r in running(db)))
     os.killpg(pool.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole group
     output, _ = pool.communicate(timeout=300)

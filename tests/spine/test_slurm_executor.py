@@ -8,56 +8,17 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from mtlx.store.database import SchemaVersionError, open_database
-from mtlx.store.runs import RunStore
-
-SIZES = (
-    "dataset.train_pairs=512",
-    "dataset.val_pairs=64",
-    "dataset.test_pairs=64",
-    "training.batch_size=32",
-    "training.eval_batch_size=64",
-)
+from mtlx_processes import runs_in, sweep_command, wait_until
 
 
 def sweep(db: Path, *args: str, epochs: int = 2, seeds: str = "2") -> subprocess.CompletedProcess:
-    sets = [flag for value in SIZES for flag in ("--set", value)]
-    arguments = [
-        sys.executable,
-        "-m",
-        "mtlx",
-        "sweep",
-        "multimnist",
-        "--methods",
-        "ew",
-        "--optimizers",
-        "adam",
-        "--lrs",
-        "0.001",
-        "--seeds",
-        seeds,
-        "--epochs",
-        str(epochs),
-        "--device",
-        "cpu",
-        "--db",
-        str(db),
-        "--executor",
-        "slurm",
-        "--time",
-        "30",
-        "--cpus",
-        "1",
-        *sets,
-        *args,
-    ]
+    arguments = sweep_command(db, "--executor", "slurm", "--time", "30", "--cpus", "1", *args,
+                              epochs=epochs, seeds=seeds)  # fmt: skip
     started = time.monotonic()
     result = subprocess.run(
         arguments, capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "200"}
@@ -67,20 +28,7 @@ def sweep(db: Path, *args: str, epochs: int = 2, seeds: str = "2") -> subprocess
 
 
 def runs(db: Path) -> list:
-    try:
-        store = RunStore(open_database(str(db), create=False))
-    except SchemaVersionError:
-        return []
-    found = store.runs()
-    store.engine.dispose()
-    return found
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 300) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting"
-        time.sleep(0.5)
+    return runs_in(db)
 
 
 def test_a_submitted_sweep_trains_every_run_on_the_cluster(slurm_cluster, isolated: Path) -> None:
