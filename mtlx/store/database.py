@@ -20,14 +20,10 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import quote
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
@@ -36,8 +32,14 @@ from mtlx.errors import UserError
 from mtlx.store.dialect import Dialect, dialect_of
 from mtlx.store.schema import Base
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 DEFAULT_DATABASE = "results.sqlite"
 MIGRATIONS = Path(__file__).parent / "migrations"
+# The latest migration's revision: commands that only read compare the database's version with
+# it without loading Alembic (a test keeps it equal to the migrations' head).
+SCHEMA_HEAD = "0004"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 WRITE_OPTION = "mtlx_write"  # execution option marking an engine whose transactions write
 SQLITE_NOTADB = 26  # "file is not a database"
@@ -87,6 +89,8 @@ def describe(url: str) -> str:
 
 
 def alembic_config(engine_connection: object | None = None) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = engine_connection
@@ -94,23 +98,31 @@ def alembic_config(engine_connection: object | None = None) -> Config:
 
 
 def head_revision() -> str:
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    if head is None:
-        raise SchemaVersionError("mtlx ships no schema migrations (broken installation)")
-    return head
+    return SCHEMA_HEAD
 
 
 def known_revisions() -> list[str]:
+    from alembic.script import ScriptDirectory
+
     return [
         script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()
     ]
 
 
 def current_revision(engine: Engine | Connection) -> str | None:
-    if isinstance(engine, Connection):
-        return MigrationContext.configure(engine).get_current_revision()
-    with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+    """The database's schema revision (Alembic's ``alembic_version``), None when unversioned."""
+    if not isinstance(engine, Connection):
+        with engine.connect() as connection:
+            return current_revision(connection)
+    if not inspect(engine).has_table("alembic_version"):
+        return None
+    versions = engine.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    if len(versions) > 1:
+        raise SchemaVersionError(
+            f"the database records several schema versions ({', '.join(sorted(versions))}); "
+            "mtlx keeps one"
+        )
+    return versions[0] if versions else None
 
 
 def schema_mismatch(url: str, revision: str | None, head: str) -> str:
@@ -324,6 +336,8 @@ def _ensure_schema(engine: Engine, url: str, new_file: bool) -> None:
             return
         tables = set(inspect(connection).get_table_names()) - {"alembic_version"}
         if revision is None and not tables:
+            from alembic import command
+
             Base.metadata.create_all(connection)
             command.stamp(alembic_config(connection), head)
             return
@@ -357,6 +371,8 @@ def upgrade_database(db: str | None = None) -> tuple[str | None, str]:
             raise SchemaVersionError(schema_mismatch(url, None, head_revision()))
         if before is not None and before not in known_revisions():
             raise SchemaVersionError(schema_mismatch(url, before, head_revision()))
+        from alembic import command
+
         with engine.execution_options(**{WRITE_OPTION: True}).begin() as connection:
             dialect(connection).lock_schema(connection)
             command.upgrade(alembic_config(connection), "head")

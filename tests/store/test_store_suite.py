@@ -232,6 +232,14 @@ def test_a_0001_database_with_runs_upgrades_to_0002_losing_nothing(store_url: st
     store.engine.dispose()
 
 
+def test_the_schema_head_read_commands_expect_is_the_last_migration() -> None:
+    """Read-only commands compare a database's version with ``head_revision()`` without loading
+    Alembic; it must be the head of the shipped migrations."""
+    from alembic.script import ScriptDirectory
+
+    assert ScriptDirectory.from_config(alembic_config()).get_heads() == [head_revision()]
+
+
 def test_migrations_go_down_and_up_again(store_url: str) -> None:
     upgrade_database(store_url)
     engine = make_engine(store_url, foreign_keys=False)
