@@ -33,23 +33,28 @@ def select_best_lr(
         )
     if not keys:
         raise ValueError("select_best_lr needs at least one group_by column, but got none.")
-    keep = np.zeros(len(frame), dtype=bool)
-    # Positions rather than labels, so that a frame with a repeated index still works.
-    positions = frame.groupby(keys, sort=False, dropna=False).indices
-    for group, rows_at in positions.items():
-        rows = frame.iloc[rows_at]
-        scored = rows.dropna(subset=[score_column])
-        if scored.empty:
-            labels = group if isinstance(group, tuple) else (group,)
-            raise ValueError(
-                f"group {dict(zip(keys, labels, strict=True))} has no run with a {score_column} "
-                "score; cannot choose its learning rate."
-            )
-        seed_means = scored.groupby("lr")[score_column].mean()
-        best_score = seed_means.min() if lower_is_better else seed_means.max()
-        # groupby sorts the learning rates, so the first tie is the smallest one.
-        best_lr = seed_means.index[seed_means == best_score][0]
-        keep[rows_at[(rows["lr"] == best_lr).to_numpy()]] = True
+    groups = frame.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()
+    lrs = frame["lr"].to_numpy(dtype=float)
+    scores = frame[score_column].to_numpy(dtype=float)
+    scored = ~np.isnan(scores)
+    seed_means = (
+        pd.DataFrame({"group": groups[scored], "lr": lrs[scored], "score": scores[scored]})
+        .groupby(["group", "lr"], as_index=False)["score"]
+        .mean()
+    )
+    seed_means["rank"] = seed_means["score"] if lower_is_better else -seed_means["score"]
+    # the best seed mean of each group; of equal ones, the smallest learning rate
+    best = seed_means.sort_values(["group", "rank", "lr"], kind="stable").drop_duplicates("group")
+    best_lr = np.full(groups.max() + 1 if len(groups) else 0, np.nan)
+    best_lr[best["group"].to_numpy()] = best["lr"].to_numpy()
+    unscored = np.isnan(best_lr)
+    if unscored.any():
+        labels = frame[keys].iloc[int(np.flatnonzero(unscored[groups])[0])].tolist()
+        raise ValueError(
+            f"group {dict(zip(keys, labels, strict=True))} has no run with a {score_column} "
+            "score; cannot choose its learning rate."
+        )
+    keep = lrs == best_lr[groups]
     return frame[keep]
 
 

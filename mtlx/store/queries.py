@@ -84,10 +84,11 @@ def _fetch(engine: Engine, query) -> list[tuple]:  # type: ignore[no-untyped-def
     compiled by SQLAlchemy for the engine's dialect.
     """
     compiled = query.compile(dialect=engine.dialect, compile_kwargs={"render_postcompile": True})
+    values = compiled.params  # built anew on every access
     if compiled.positional:
-        parameters: object = tuple(compiled.params[name] for name in compiled.positiontup or ())
+        parameters: object = tuple(values[name] for name in compiled.positiontup or ())
     else:
-        parameters = compiled.params
+        parameters = values
     with engine.connect() as connection:
         cursor = connection.connection.cursor()
         try:
