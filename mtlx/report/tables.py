@@ -280,7 +280,8 @@ def front_table(result: ParetoResult, marks: dict[str, str] | None = None) -> Re
             row[column.key] = record[column.key]
         rows.append(row)
     notes = [
-        f"{len(front)} of {len(result.points)} runs are Pareto-optimal "
+        f"{len(front)} of {len(result.points)} runs {'is' if len(front) == 1 else 'are'} "
+        "Pareto-optimal "
         f"(population: {result.population}; objectives: {_objectives_text(result)})"
     ]
     if result.left_out:
