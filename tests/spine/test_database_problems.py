@@ -147,10 +147,24 @@ def run_as_nobody(arguments: list[str], cwd: Path) -> subprocess.CompletedProces
     )
 
 
-needs_root = pytest.mark.skipif(
-    os.geteuid() != 0 or shutil.which("setpriv") is None,
-    reason="checking permissions needs another user: run as root with setpriv (util-linux)",
-)
+# CI (MTLX_REQUIRE_TOOLS=1) runs as root: there, a missing precondition fails instead of skipping.
+REQUIRE_TOOLS = os.environ.get("MTLX_REQUIRE_TOOLS") == "1"
+NOT_ROOT = "checking permissions needs another user: run as root with setpriv (util-linux)"
+
+
+def _skip_or_fail(reason: str) -> None:
+    if REQUIRE_TOOLS:
+        pytest.fail(f"{reason}, but MTLX_REQUIRE_TOOLS=1")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def as_root() -> None:
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        _skip_or_fail(NOT_ROOT)
+
+
+needs_root = pytest.mark.usefixtures("as_root")
 
 
 @pytest.fixture
@@ -215,7 +229,7 @@ def test_a_database_on_read_only_media_is_read(tmp_path: Path) -> None:
         ["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount)], capture_output=True
     )
     if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+        _skip_or_fail(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
     try:
         # a WAL database, as mtlx writes them, whose -wal and -shm cannot be created there
         database = mount / "results.sqlite"
