@@ -157,6 +157,23 @@ class ExperimentSpec:
 
     # ---- expansion -------------------------------------------------------------------------
 
+    def single_run_config(
+        self,
+        method: str | None = None,
+        optimizer: str | None = None,
+        lr: float | None = None,
+        seed: int | None = None,
+    ) -> RunConfig:
+        """One run of every task; what is not given comes from the file's ``defaults``."""
+        defaults = self.defaults
+        return self.run_config(
+            self.tasks,
+            method or defaults["method"],
+            optimizer or defaults["optimizer"],
+            lr if lr is not None else defaults["lr"],
+            seed if seed is not None else defaults["seed"],
+        )
+
     def run_config(
         self,
         tasks: Sequence[str],

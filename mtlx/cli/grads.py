@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -20,9 +19,11 @@ from mtlx.cli.options import (
     JacobianOption,
     LoaderWorkersOption,
     SetOption,
+    check_jacobian_mode,
     console,
     error_console,
     load_experiment,
+    resolve_data_root,
     user_errors,
 )
 
@@ -84,7 +85,6 @@ def grads(
     as without it. The results go to the database (study "grads").
     """
     from mtlx.data import build_dataset
-    from mtlx.engine import JACOBIAN_MODES
     from mtlx.provenance import check_device, default_device, provenance
     from mtlx.store.database import open_database
     from mtlx.store.runs import utcnow
@@ -98,22 +98,14 @@ def grads(
         study_numbers,
     )
 
-    if jacobian not in JACOBIAN_MODES:
-        raise ValueError(f"--jacobian must be one of {', '.join(JACOBIAN_MODES)}, got {jacobian!r}")
+    check_jacobian_mode(jacobian)
     spec = load_experiment(experiment, epochs, overrides)
-    defaults = spec.defaults
-    config = spec.run_config(
-        spec.tasks,
-        method or defaults["method"],
-        optimizer or defaults["optimizer"],
-        lr if lr is not None else defaults["lr"],
-        seed if seed is not None else defaults["seed"],
-    )
+    config = spec.single_run_config(method, optimizer, lr, seed)
     spec.check_components()
     plan = GradsPlan(spec.name, config, every=every, samples=samples, tasks=tasks)
     chosen_device = check_device(device or default_device())
     store = StudyStore(open_database(db))  # refuses a database at an older schema up front
-    root = data_root or (Path(os.environ["MTLX_DATA"]) if os.environ.get("MTLX_DATA") else None)
+    root = resolve_data_root(data_root)
     options = {k: v for k, v in config.dataset.items() if k != "name"}
     started = utcnow()
     total = config.training["epochs"]

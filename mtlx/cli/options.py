@@ -142,11 +142,9 @@ def worker_config(
     """The picklable configuration every worker of this command gets. Its device is checked
     (which needs torch) where and when there is something to train (``with_device``)."""
     from mtlx.dispatch.runtime import WorkerConfig
-    from mtlx.engine import JACOBIAN_MODES
 
-    if jacobian not in JACOBIAN_MODES:
-        raise ValueError(f"--jacobian must be one of {', '.join(JACOBIAN_MODES)}, got {jacobian!r}")
-    root = data_root or (Path(os.environ["MTLX_DATA"]) if os.environ.get("MTLX_DATA") else None)
+    check_jacobian_mode(jacobian)
+    root = resolve_data_root(data_root)
     return WorkerConfig.create(
         db,
         device or "",
@@ -158,6 +156,20 @@ def worker_config(
         stale_after_s=60.0 * stale_after_minutes,
         **options,
     )
+
+
+def check_jacobian_mode(jacobian: str) -> None:
+    from mtlx.engine import JACOBIAN_MODES
+
+    if jacobian not in JACOBIAN_MODES:
+        raise ValueError(f"--jacobian must be one of {', '.join(JACOBIAN_MODES)}, got {jacobian!r}")
+
+
+def resolve_data_root(data_root: Path | None) -> Path | None:
+    """``--data-root``, else ``$MTLX_DATA``, else None (each dataset's default folder)."""
+    if data_root is not None:
+        return data_root
+    return Path(os.environ["MTLX_DATA"]) if os.environ.get("MTLX_DATA") else None
 
 
 def execute_plans(plans: Sequence[Any], config: Any):

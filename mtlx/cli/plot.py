@@ -34,6 +34,7 @@ PlotOutput = Annotated[
     ),
 ]
 ByOption = Annotated[str, typer.Option(help="Colour by optimizer, method or method-optimizer.")]
+MetricOption = Annotated[str, typer.Option(help="A metric (seg.miou) or delta_m.")]
 
 
 def _targets(output: Path | None, kind: str, comparisons: list) -> list[Path]:  # type: ignore[type-arg]
@@ -150,7 +151,7 @@ def plot_lr(
     network: NetworkOption = None,
     methods: MethodsOption = None,
     optimizers: OptimizersOption = None,
-    metric: Annotated[str, typer.Option(help="A metric (seg.miou) or delta_m.")] = "delta_m",
+    metric: MetricOption = "delta_m",
     output: PlotOutput = None,
     db: DbOption = None,
 ) -> None:
@@ -174,7 +175,7 @@ def plot_optimizers(
     network: NetworkOption = None,
     methods: MethodsOption = None,
     optimizers: OptimizersOption = None,
-    metric: Annotated[str, typer.Option(help="A metric (seg.miou) or delta_m.")] = "delta_m",
+    metric: MetricOption = "delta_m",
     output: PlotOutput = None,
     db: DbOption = None,
 ) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -18,6 +17,7 @@ from mtlx.cli.options import (
     LoaderWorkersOption,
     console,
     error_console,
+    resolve_data_root,
     split_names,
     user_errors,
 )
@@ -109,7 +109,7 @@ def robustness(
     networks = networks_to_compare(RunStore(open_database(db, create=False)), run_key)
     studies = StudyStore(open_database(db))
     chosen_device = check_device(device or default_device())
-    root = data_root or (Path(os.environ["MTLX_DATA"]) if os.environ.get("MTLX_DATA") else None)
+    root = resolve_data_root(data_root)
     dataset = networks[0].config["dataset"]
     options = {k: v for k, v in dataset.items() if k != "name"}
     started = utcnow()

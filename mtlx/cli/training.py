@@ -81,14 +81,7 @@ def train(
     from mtlx.dispatch.plan import RunPlan
 
     spec = load_experiment(experiment, epochs, overrides)
-    defaults = spec.defaults
-    config = spec.run_config(
-        spec.tasks,
-        method or defaults["method"],
-        optimizer or defaults["optimizer"],
-        lr if lr is not None else defaults["lr"],
-        seed if seed is not None else defaults["seed"],
-    )
+    config = spec.single_run_config(method, optimizer, lr, seed)
     spec.check_components()
     settings = worker_config(
         db, device, data_root, jacobian, loader_workers, checkpoints, keep, stale_after

@@ -25,21 +25,7 @@ from mtlx.store.database import head_revision, open_database
 from mtlx.store.entities import Holder, ResumePoint
 from mtlx.store.runs import RunStore
 from mtlx.store.schema import Run, RunStatus
-
-ON_SLURM = Holder(
-    host="node-7",
-    pid=4242,
-    process_started=1,
-    boot_id="another-boot",
-    worker={"host": "node-7", "pid": 4242, "gpu": 1, "slot": 0, "executor": "slurm"},
-    slurm_job_id="81234_5",
-)
-TRACEBACK = (
-    "Traceback (most recent call last):\n"
-    '  File "mtlx/engine/trainer.py", line 10, in train_epoch\n'
-    "    loss.backward()\n"
-    "RuntimeError: CUDA out of memory. Tried to allocate 2.00 GiB\n"
-)
+from recorded_runs import SLURM_WORKER, TRACEBACK
 
 
 def metrics(epoch: int) -> dict[str, dict[str, float]]:
@@ -62,7 +48,7 @@ def record_runs(spine, db: str, folder: Path) -> dict[str, str]:
     keys = {}
     for name, seed in (("finished", 0), ("running", 1), ("failed", 2), ("killed", 3)):
         config = spec.run_config(spec.tasks, "ew", "adam", 1e-3, seed)
-        holder = ON_SLURM if name == "running" else None
+        holder = SLURM_WORKER if name == "running" else None
         lease = store.claim(config, spec.name, where, holder).lease
         store.set_data(lease, {}, {t: {"primary": f"{t}.acc", "metrics": {f"{t}.acc": True}}
                                    for t in spec.tasks})  # fmt: skip

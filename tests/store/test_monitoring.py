@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 
-from mtlx.store.entities import Holder, ResumePoint
+from mtlx.store.entities import ResumePoint
 from mtlx.store.monitoring import (
     ExportFilter,
     RunFilter,
@@ -25,21 +25,7 @@ from mtlx.store.monitoring import (
 )
 from mtlx.store.runs import RunStore
 from mtlx.store.schema import Run, RunStatus
-
-SLURM_WORKER = Holder(
-    host="node-7",
-    pid=4242,
-    process_started=1,
-    boot_id="another-boot",
-    worker={"host": "node-7", "pid": 4242, "gpu": 1, "slot": 0, "executor": "slurm"},
-    slurm_job_id="81234_5",
-)
-TRACEBACK = (
-    "Traceback (most recent call last):\n"
-    '  File "mtlx/engine/trainer.py", line 10, in train_epoch\n'
-    "    loss.backward()\n"
-    "RuntimeError: CUDA out of memory. Tried to allocate 2.00 GiB\n"
-)
+from recorded_runs import SLURM_WORKER, TRACEBACK
 
 
 def metrics(epoch: int) -> dict[str, dict[str, float]]:
