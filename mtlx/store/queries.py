@@ -28,6 +28,27 @@ def _filtered(query, column, values: Sequence[str] | None):  # type: ignore[no-u
     return query if values is None else query.where(column.in_(list(values)))
 
 
+def _finished_in_setup(
+    baseline_key: str,
+    tasks: str,
+    kind: str,
+    methods: Sequence[str] | None,
+    optimizers: Sequence[str] | None,
+) -> list:  # type: ignore[type-arg]
+    """The conditions on ``runs`` for the finished runs of one setup, the first on the status."""
+    conditions = [
+        Run.status == RunStatus.FINISHED.value,
+        Run.kind == kind,
+        Run.baseline_key == baseline_key,
+        Run.tasks == tasks,
+    ]
+    if methods is not None:
+        conditions.append(Run.method.in_(list(methods)))
+    if optimizers is not None:
+        conditions.append(Run.optimizer.in_(list(optimizers)))
+    return conditions
+
+
 def finished_setups(
     engine: Engine,
     kind: str = "mtl",
@@ -112,16 +133,7 @@ def selected_metrics_wide(
     """Finished runs of one setup with ``split``'s metrics at their selected epoch, one row
     each: :data:`RUN_IDENTITY`, then one column per metric — NaN where the run stored none (a
     diverged value is stored as NULL). ``run_keys`` restricts the runs."""
-    conditions = [
-        Run.status == RunStatus.FINISHED.value,
-        Run.kind == kind,
-        Run.baseline_key == baseline_key,
-        Run.tasks == tasks,
-    ]
-    if methods is not None:
-        conditions.append(Run.method.in_(list(methods)))
-    if optimizers is not None:
-        conditions.append(Run.optimizer.in_(list(optimizers)))
+    conditions = _finished_in_setup(baseline_key, tasks, kind, methods, optimizers)
     identity = [getattr(Run, name) for name in RUN_IDENTITY]
     positions = {name: index for index, name in enumerate(metrics)}
     values_query = (
@@ -185,16 +197,7 @@ def selected_linear_scores(
 
     Columns: :data:`RUN_IDENTITY`, ``score``.
     """
-    conditions = [
-        Run.status == RunStatus.FINISHED.value,
-        Run.kind == kind,
-        Run.baseline_key == baseline_key,
-        Run.tasks == tasks,
-    ]
-    if methods is not None:
-        conditions.append(Run.method.in_(list(methods)))
-    if optimizers is not None:
-        conditions.append(Run.optimizer.in_(list(optimizers)))
+    conditions = _finished_in_setup(baseline_key, tasks, kind, methods, optimizers)
     weight = case(weights, value=EpochMetric.metric)
     identity = [getattr(Run, name) for name in RUN_IDENTITY]
     query = (
