@@ -172,7 +172,9 @@ def load_comparisons(engine: Engine, selection: Selection) -> list[Comparison]:
         }
         comparison = _trained(
             engine,
-            SetupKey(str(row.dataset), str(row.network), str(row.baseline_key), str(row.tasks)),
+            queries.SetupKey(
+                str(row.dataset), str(row.network), str(row.baseline_key), str(row.tasks)
+            ),
             directions,
             selection,
         )
@@ -187,18 +189,8 @@ def load_comparisons(engine: Engine, selection: Selection) -> list[Comparison]:
     return comparisons
 
 
-@dataclass(frozen=True)
-class SetupKey:
-    """What the runs of one setup share in their typed columns."""
-
-    dataset: str
-    network: str
-    baseline_key: str
-    tasks: str  # comma-separated, as stored
-
-
 def _trained(
-    engine: Engine, setup: SetupKey, directions: dict[str, bool], selection: Selection
+    engine: Engine, setup: queries.SetupKey, directions: dict[str, bool], selection: Selection
 ) -> Comparison | None:
     tasks = tuple(setup.tasks.split(","))
     baseline = _stored_baseline(engine, setup.baseline_key)
@@ -209,8 +201,7 @@ def _trained(
     def read(split: str, run_keys: Sequence[str] | None) -> pd.DataFrame:
         return queries.selected_metrics_wide(
             engine,
-            setup.baseline_key,
-            setup.tasks,
+            setup,
             split,
             metrics,
             selection.methods,
@@ -247,7 +238,7 @@ def _trained(
 
 def _validation_delta_m(
     engine: Engine,
-    setup: SetupKey,
+    setup: queries.SetupKey,
     baseline: Baseline,
     directions: dict[str, bool],
     selection: Selection,
@@ -267,8 +258,7 @@ def _validation_delta_m(
     offset = -100.0 * sum(signs.values()) / count
     scores = queries.selected_linear_scores(
         engine,
-        setup.baseline_key,
-        setup.tasks,
+        setup,
         "val",
         weights,
         offset,

@@ -39,7 +39,7 @@ DEFAULT_DATABASE = "results.sqlite"
 MIGRATIONS = Path(__file__).parent / "migrations"
 # The latest migration's revision: commands that only read compare the database's version with
 # it without loading Alembic (a test keeps it equal to the migrations' head).
-SCHEMA_HEAD = "0004"
+SCHEMA_HEAD = "0005"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 WRITE_OPTION = "mtlx_write"  # execution option marking an engine whose transactions write
 SQLITE_NOTADB = 26  # "file is not a database"

@@ -4,11 +4,16 @@ Metrics are stored long (run, epoch, split, metric, value); the analyses want on
 one column per metric of a split. The long rows of the selected epochs are fetched as plain
 tuples and placed into a (runs × metrics) array. Every query here is plain SQL that SQLite and
 PostgreSQL both run.
+
+A run's metrics of its selected epoch and one split are found by one seek on the leading part of
+the metrics' key (run, epoch, split) and picked by a ``CASE`` over their names; a
+``metric IN (…)`` condition would have the database seek once per metric instead.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -28,19 +33,31 @@ def _filtered(query, column, values: Sequence[str] | None):  # type: ignore[no-u
     return query if values is None else query.where(column.in_(list(values)))
 
 
+@dataclass(frozen=True)
+class SetupKey:
+    """What the runs of one setup share in their typed columns."""
+
+    dataset: str
+    network: str
+    baseline_key: str
+    tasks: str  # comma-separated, as stored
+
+
 def _finished_in_setup(
-    baseline_key: str,
-    tasks: str,
+    setup: SetupKey,
     kind: str,
     methods: Sequence[str] | None,
     optimizers: Sequence[str] | None,
 ) -> list:  # type: ignore[type-arg]
-    """The conditions on ``runs`` for the finished runs of one setup, the first on the status."""
+    """The conditions on ``runs`` for the finished runs of one setup, the first on the status;
+    the first six are the columns of the index ``ix_runs_status_setup``, in its order."""
     conditions = [
         Run.status == RunStatus.FINISHED.value,
         Run.kind == kind,
-        Run.baseline_key == baseline_key,
-        Run.tasks == tasks,
+        Run.dataset == setup.dataset,
+        Run.network == setup.network,
+        Run.baseline_key == setup.baseline_key,
+        Run.tasks == setup.tasks,
     ]
     if methods is not None:
         conditions.append(Run.method.in_(list(methods)))
@@ -121,8 +138,7 @@ def _fetch(engine: Engine, query) -> list[tuple]:  # type: ignore[no-untyped-def
 
 def selected_metrics_wide(
     engine: Engine,
-    baseline_key: str,
-    tasks: str,
+    setup: SetupKey,
     split: str,
     metrics: Sequence[str],
     methods: Sequence[str] | None = None,
@@ -133,14 +149,14 @@ def selected_metrics_wide(
     """Finished runs of one setup with ``split``'s metrics at their selected epoch, one row
     each: :data:`RUN_IDENTITY`, then one column per metric — NaN where the run stored none (a
     diverged value is stored as NULL). ``run_keys`` restricts the runs."""
-    conditions = _finished_in_setup(baseline_key, tasks, kind, methods, optimizers)
+    conditions = _finished_in_setup(setup, kind, methods, optimizers)
     identity = [getattr(Run, name) for name in RUN_IDENTITY]
-    positions = {name: index for index, name in enumerate(metrics)}
+    # the metric's position in ``metrics`` rather than its name: numbers fill the array
+    position = case({name: index for index, name in enumerate(metrics)}, value=EpochMetric.metric)
     values_query = (
-        # the metric's position in ``metrics`` rather than its name: numbers fill the array
-        select(EpochMetric.run_id, case(positions, value=EpochMetric.metric), EpochMetric.value)
+        select(EpochMetric.run_id, position, EpochMetric.value)
         .join(Run, and_(EpochMetric.run_id == Run.id, EpochMetric.epoch == Run.selected_epoch))
-        .where(*conditions, EpochMetric.split == split, EpochMetric.metric.in_(list(metrics)))
+        .where(*conditions, EpochMetric.split == split, position.is_not(None))
     )
     if run_keys is None or len(set(run_keys)) > FEW_RUNS:
         # one pass over the setup beats many indexed look-ups
@@ -152,20 +168,23 @@ def selected_metrics_wide(
             chosen = {row[0] for row in identity_rows}
             value_rows = [row for row in value_rows if row[0] in chosen]
     else:
-        # Found by the unique run key: SQLite without statistics would rather walk the status
-        # index (every run of a finished sweep), so that condition is kept off it.
-        by_key = [Run.status.concat("") == RunStatus.FINISHED.value, *conditions[1:]]
+        # The keys' ids through the unique run key alone (with the setup's conditions beside
+        # it, a planner without statistics may walk a wider index instead); then the runs and
+        # their metrics by id, under the setup's conditions.
         keys = sorted(set(run_keys))
-        identity_rows = []
+        found: list[int] = []
         for start in range(0, len(keys), KEYS_PER_QUERY):
             chunk = keys[start : start + KEYS_PER_QUERY]
+            found += [
+                row[0] for row in _fetch(engine, select(Run.id).where(Run.run_key.in_(chunk)))
+            ]
+        found.sort()
+        identity_rows, value_rows = [], []
+        for start in range(0, len(found), IDS_PER_QUERY):
+            chunk = found[start : start + IDS_PER_QUERY]
             identity_rows += _fetch(
-                engine, select(Run.id, *identity).where(*by_key, Run.run_key.in_(chunk))
+                engine, select(Run.id, *identity).where(*conditions, Run.id.in_(chunk))
             )
-        ids = sorted(row[0] for row in identity_rows)
-        value_rows = []
-        for start in range(0, len(ids), IDS_PER_QUERY):
-            chunk = ids[start : start + IDS_PER_QUERY]
             value_rows += _fetch(engine, values_query.where(EpochMetric.run_id.in_(chunk)))
     frame = pd.DataFrame(identity_rows, columns=["id", *RUN_IDENTITY]).sort_values("id")
     ids = frame["id"].to_numpy()
@@ -182,8 +201,7 @@ def selected_metrics_wide(
 
 def selected_linear_scores(
     engine: Engine,
-    baseline_key: str,
-    tasks: str,
+    setup: SetupKey,
     split: str,
     weights: dict[str, float],
     offset: float,
@@ -197,20 +215,16 @@ def selected_linear_scores(
 
     Columns: :data:`RUN_IDENTITY`, ``score``.
     """
-    conditions = _finished_in_setup(baseline_key, tasks, kind, methods, optimizers)
-    weight = case(weights, value=EpochMetric.metric)
+    conditions = _finished_in_setup(setup, kind, methods, optimizers)
+    # NULL for the metrics without a weight and for diverged values: neither summed nor counted
+    weighted = case(weights, value=EpochMetric.metric) * EpochMetric.value
     identity = [getattr(Run, name) for name in RUN_IDENTITY]
     query = (
-        select(
-            Run.id,
-            *identity,
-            func.sum(weight * EpochMetric.value),
-            func.count(EpochMetric.value),  # NULL values (diverged) are not counted
-        )
+        select(Run.id, *identity, func.sum(weighted), func.count(weighted))
         .join(
             EpochMetric, and_(EpochMetric.run_id == Run.id, EpochMetric.epoch == Run.selected_epoch)
         )
-        .where(*conditions, EpochMetric.split == split, EpochMetric.metric.in_(list(weights)))
+        .where(*conditions, EpochMetric.split == split)
         .group_by(Run.id)  # the other columns depend on the primary key (SQL:1999, PostgreSQL)
         .order_by(Run.id)
     )

@@ -110,7 +110,10 @@ class Run(Base):
 
     __table_args__ = (
         Index("ix_runs_grid", "dataset", "network", "method", "optimizer", "lr", "seed"),
-        Index("ix_runs_status", "status"),
+        # status look-ups (claims, monitoring) and the finished runs of one setup (analyses)
+        Index(
+            "ix_runs_status_setup", "status", "kind", "dataset", "network", "baseline_key", "tasks"
+        ),
     )
 
 
@@ -119,19 +122,18 @@ class EpochMetric(Base):
 
     __tablename__ = "epoch_metrics"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
-    epoch: Mapped[int] = mapped_column(Integer)
-    split: Mapped[str] = mapped_column(String(32))
-    metric: Mapped[str] = mapped_column(String(128))
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    epoch: Mapped[int] = mapped_column(Integer, primary_key=True)
+    split: Mapped[str] = mapped_column(String(32), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(128), primary_key=True)
     value: Mapped[float | None] = mapped_column(Float, nullable=True)
     attempt: Mapped[int | None] = mapped_column(Integer, nullable=True)  # which attempt wrote it
 
     run: Mapped[Run] = relationship(back_populates="epochs")
 
-    __table_args__ = (
-        UniqueConstraint("run_id", "epoch", "split", "metric", name="uq_epoch_metric"),
-    )
+    # keyed by what it is; on SQLite the table is clustered by that key (no rowid), so one
+    # run's epoch lies together and reading the selected epochs takes one seek per run
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
 
 class RunAttempt(Base):

@@ -162,37 +162,40 @@ def test_queries_over_json_columns_work_on_every_dialect(
 
 # ---- migrations --------------------------------------------------------------------------------
 
+# one run as every schema since 0001 accepts it (with a status)
+RUN_0001 = {
+    "run_key": "k1",
+    "kind": "mtl",
+    "experiment": "e",
+    "dataset": "multimnist",
+    "network": "multilenet",
+    "tasks": "left,right",
+    "method": "ew",
+    "optimizer": "adam",
+    "lr": 0.001,
+    "seed": 0,
+    "baseline_key": "b",
+    "config": '{"seed": 0}',
+    "attempt": 2,
+    "created_at": "2026-01-01 00:00:00",
+    "started_at": "2026-01-01 00:00:00",
+    "heartbeat_at": "2026-01-01 00:00:00",
+    "epochs_completed": 2,
+    "host": "h",
+    "device": "cpu",
+    "python_version": "3",
+    "torch_version": "2",
+    "mtlx_version": "0",
+    "data_provenance": "{}",
+    "task_metrics": '{"left": {"primary": "left.acc", "metrics": {"left.acc": true}}}',
+}
+
 
 def test_a_0001_database_with_runs_upgrades_to_0002_losing_nothing(store_url: str) -> None:
     engine = make_engine(store_url)
     with engine.begin() as connection:
         command.upgrade(alembic_config(connection), "0001")
-    rows = {
-        "run_key": "k1",
-        "kind": "mtl",
-        "experiment": "e",
-        "dataset": "multimnist",
-        "network": "multilenet",
-        "tasks": "left,right",
-        "method": "ew",
-        "optimizer": "adam",
-        "lr": 0.001,
-        "seed": 0,
-        "baseline_key": "b",
-        "config": '{"seed": 0}',
-        "attempt": 2,
-        "created_at": "2026-01-01 00:00:00",
-        "started_at": "2026-01-01 00:00:00",
-        "heartbeat_at": "2026-01-01 00:00:00",
-        "epochs_completed": 2,
-        "host": "h",
-        "device": "cpu",
-        "python_version": "3",
-        "torch_version": "2",
-        "mtlx_version": "0",
-        "data_provenance": "{}",
-        "task_metrics": '{"left": {"primary": "left.acc", "metrics": {"left.acc": true}}}',
-    }
+    rows = RUN_0001
     columns = ", ".join([*rows, "status", "error"])
     values = ", ".join(f":{name}" for name in [*rows, "status", "error"])
     with engine.begin() as connection:
@@ -230,6 +233,34 @@ def test_a_0001_database_with_runs_upgrades_to_0002_losing_nothing(store_url: st
         assert attempt.attempt == 2 and attempt.reason == "recorded before attempts were kept"
     assert store.task_metrics(dataset="multimnist")["left"]["metrics"] == {"left.acc": True}
     store.engine.dispose()
+
+
+def test_epoch_metrics_are_keyed_by_run_epoch_split_and_metric_after_0005(store_url: str) -> None:
+    """0005 makes the natural key the primary key (SQLite: the clustered key of a table without
+    rowid); the rows stay, and a second row for the same key is still refused."""
+    engine = make_engine(store_url)
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "0004")
+    engine.dispose()
+    assert upgrade_database(store_url) == ("0004", head_revision())
+    engine = make_engine(store_url)
+    metric = "INSERT INTO epoch_metrics (run_id, epoch, split, metric, value) VALUES "
+    run = {**RUN_0001, "id": 1, "status": "FINISHED"}
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                f"INSERT INTO runs ({', '.join(run)}) VALUES ({', '.join(':' + n for n in run)})"
+            ),
+            run,
+        )
+        connection.execute(sa.text(metric + "(1, 1, 'val', 'left.acc', 0.5)"))
+    with pytest.raises(sa.exc.IntegrityError), engine.begin() as connection:
+        connection.execute(sa.text(metric + "(1, 1, 'val', 'left.acc', 0.6)"))
+    key = sa.inspect(engine).get_pk_constraint("epoch_metrics")["constrained_columns"]
+    assert key == ["run_id", "epoch", "split", "metric"]
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT value FROM epoch_metrics")).all() == [(0.5,)]
+    engine.dispose()
 
 
 def test_the_schema_head_read_commands_expect_is_the_last_migration() -> None:
