@@ -12,7 +12,9 @@ the metrics' key (run, epoch, split) and picked by a ``CASE`` over their names; 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import contextlib
+import gc
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -114,6 +116,20 @@ def run_documents(engine: Engine, run_ids: Iterable[int]) -> dict[int, tuple[dic
     return found
 
 
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector: rows are tuples of numbers and strings, which form no
+    cycles, yet 100,000 new tuples set off collections over every object alive (0.07 s of
+    ``mtlx pareto`` over 100,000 runs)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _fetch(engine: Engine, query) -> list[tuple]:  # type: ignore[no-untyped-def]
     """All rows of ``query`` as plain tuples from the driver's cursor.
 
@@ -131,7 +147,8 @@ def _fetch(engine: Engine, query) -> list[tuple]:  # type: ignore[no-untyped-def
         cursor = connection.connection.cursor()
         try:
             cursor.execute(str(compiled), parameters)
-            return cursor.fetchall()
+            with _collector_paused():
+                return cursor.fetchall()
         finally:
             cursor.close()
 

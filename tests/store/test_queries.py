@@ -4,6 +4,7 @@ a timing only on a given machine."""
 
 from __future__ import annotations
 
+import gc
 import sqlite3
 from pathlib import Path
 
@@ -75,3 +76,19 @@ def test_the_setups_are_listed_from_the_index_alone(statements) -> None:
     assert plan(*listing) == [
         "SEARCH runs USING COVERING INDEX ix_runs_status_setup (status=? AND kind=?)"
     ]
+
+
+def test_reads_give_the_garbage_collector_back_as_they_found_it(tmp_path: Path) -> None:
+    """Rows are fetched with the cyclic collector paused; it runs again afterwards, and stays off
+    for a caller that had turned it off."""
+    engine = open_database(str(tmp_path / "one.sqlite"))
+    write_sweep(engine, SyntheticSweep("multimnist", "multilenet", {"left": CLASSIFICATION}))
+    try:
+        assert gc.isenabled()
+        assert load_comparisons(engine, Selection())
+        assert gc.isenabled()
+        gc.disable()
+        assert load_comparisons(engine, Selection())
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
