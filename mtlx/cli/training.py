@@ -113,7 +113,11 @@ def show_run(store, run_key: str) -> None:
 
     title = f"{run['method']} {run['optimizer']} lr={run['lr']:g} seed={run['seed']}"
     metrics = store.selected_metrics(run_key=run_key)
-    render_terminal(run_metrics_table(title, metrics, store.task_metrics(run_key=run_key)), console)
+    described = store.task_metrics(run_key=run_key)
+    in_training_order = {
+        task: described[task] for task in run["tasks"].split(",") if task in described
+    }
+    render_terminal(run_metrics_table(title, metrics, in_training_order), console)
 
 
 @app.command()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -25,13 +26,28 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from mtlx.tasks.kinds import in_table_order
 
 JSONValue = JSON().with_variant(JSONB(), "postgresql")
 """JSON on SQLite, JSONB on PostgreSQL."""
+
+
+class TaskMetricsJSON(TypeDecorator):
+    """``runs.task_metrics``, read back with each task's metrics in table order whatever the
+    database kept (JSONB sorts an object's keys; see :func:`mtlx.tasks.kinds.in_table_order`)."""
+
+    impl = JSONValue
+    cache_ok = True
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        return in_table_order(value) if isinstance(value, dict) else value
 
 
 class RunStatus(str, enum.Enum):
@@ -99,7 +115,7 @@ class Run(Base):
     slurm_job_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     data_provenance: Mapped[dict] = mapped_column(JSONValue)
     # {task: {"primary": metric, "metrics": {metric: higher_is_better}}}, known once data loads
-    task_metrics: Mapped[dict] = mapped_column(JSONValue)
+    task_metrics: Mapped[dict] = mapped_column(TaskMetricsJSON)
 
     epochs: Mapped[list[EpochMetric]] = relationship(
         back_populates="run", cascade="all, delete-orphan", passive_deletes=True

@@ -116,3 +116,23 @@ def task_title(task: str, metric_names: list[str]) -> str:
         if [metric.suffix for metric in kind.metric_kinds] == suffixes:
             return kind.title_of(task)
     return task
+
+
+def in_table_order(described: dict[str, dict]) -> dict[str, dict]:
+    """Stored task descriptions (``{task: {"primary": …, "metrics": {name: higher}}}``) with
+    each task's metrics in its kind's order (Mean, Median, 11.25°, 22.5°, 30°). PostgreSQL's
+    JSONB keeps no key order — it sorts keys by length — so the order papers print is restored
+    from the kinds; the metrics of a task of no known kind keep the order they come in."""
+    ordered = {}
+    for task, description in described.items():
+        metrics = description.get("metrics") if isinstance(description, dict) else None
+        if isinstance(metrics, dict):
+            suffixes = {name.partition(".")[2]: name for name in metrics}
+            for kind in TASK_KINDS.values():
+                order = [metric.suffix for metric in kind.metric_kinds]
+                if sorted(order) == sorted(suffixes):
+                    metrics = {suffixes[suffix]: metrics[suffixes[suffix]] for suffix in order}
+                    break
+            description = {**description, "metrics": metrics}
+        ordered[task] = description
+    return ordered

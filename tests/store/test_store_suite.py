@@ -8,12 +8,16 @@ import queue
 from datetime import timedelta
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 from alembic import command
 from sqlalchemy import update
 
 from concurrency import store_workers
+from mtlx.analysis.comparison import Selection, load_comparisons
+from mtlx.analysis.fronts import pareto_analysis
+from mtlx.analysis.summaries import select_runs
 from mtlx.store.database import (
     alembic_config,
     current_revision,
@@ -23,8 +27,10 @@ from mtlx.store.database import (
     upgrade_database,
 )
 from mtlx.store.entities import Holder, RunRecord
+from mtlx.store.fixtures import SyntheticSweep, write_sweep
 from mtlx.store.runs import RunLostError, RunStore
 from mtlx.store.schema import Run, RunStatus
+from mtlx.tasks.kinds import CLASSIFICATION, DEPTH, NORMAL, SEGMENTATION
 
 REPO = Path(__file__).resolve().parents[2]
 EXPERIMENT = str(REPO / "experiments" / "multimnist.yaml")
@@ -426,3 +432,46 @@ def test_a_cancelled_run_whose_worker_died_is_killed_not_taken_over(
     assert run.error.startswith("cancelled: by alice")
     # it resumes when it is asked for again (retry, or a later sweep)
     assert store.claim(config, "multimnist", provenance).reason == "retry KILLED"
+
+
+# ---- analyses ----------------------------------------------------------------------------------
+
+
+@pytest.mark.postgres
+def test_the_analyses_give_the_same_numbers_on_postgresql_as_on_sqlite(
+    postgresql_url: str, tmp_path: Path
+) -> None:
+    """The same runs in both databases: the same setups, the same learning rates chosen on
+    validation ΔM, the same test rows, the same fronts — every query is plain SQL both run."""
+    nyuv2 = {"seg": SEGMENTATION, "depth": DEPTH, "normal": NORMAL}
+    sweeps = [
+        SyntheticSweep("nyuv2", "segnet", nyuv2, random_seed=1),
+        SyntheticSweep("multimnist", "multilenet", {"left": CLASSIFICATION}, baseline=False),
+    ]
+    results = []
+    for url in (f"sqlite:///{tmp_path / 'same.sqlite'}", postgresql_url):
+        engine = open_database(url)
+        for sweep in sweeps:
+            write_sweep(engine, sweep)
+        comparisons = load_comparisons(engine, Selection())
+        results.append(
+            [
+                (
+                    comparison.label,
+                    select_runs(comparison).runs,
+                    pareto_analysis(comparison, "metrics").points,
+                    pareto_analysis(comparison, "metrics", all_lrs=True).points,
+                )
+                for comparison in comparisons
+            ]
+        )
+        engine.dispose()
+    on_sqlite, on_postgresql = results
+    assert [label for label, *_ in on_sqlite] == ["multimnist / multilenet", "nyuv2 / segnet"]
+    for sqlite_result, postgresql_result in zip(on_sqlite, on_postgresql, strict=True):
+        assert sqlite_result[0] == postgresql_result[0]
+        for sqlite_frame, postgresql_frame in zip(
+            sqlite_result[1:], postgresql_result[1:], strict=True
+        ):
+            assert not sqlite_frame.empty
+            pd.testing.assert_frame_equal(sqlite_frame, postgresql_frame, check_dtype=False)

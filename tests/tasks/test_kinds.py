@@ -14,6 +14,7 @@ from mtlx.tasks.kinds import (
     DEPTH,
     NORMAL,
     SEGMENTATION,
+    in_table_order,
     metric_kind,
     split_metric_name,
     task_title,
@@ -59,3 +60,32 @@ def test_stored_names_find_their_kind_and_title() -> None:
         metric_kind("x.l1")
     with pytest.raises(ValueError, match=r"<task>\.<metric>"):
         split_metric_name("miou")
+
+
+def test_stored_descriptions_come_back_in_the_order_papers_print_them() -> None:
+    """JSONB sorts keys by length: the normal metrics come back 30°, 22.5°, 11.25°; the kinds
+    restore Mean, Median, 11.25°, 22.5°, 30°. A task of no known kind keeps its order."""
+    jsonb_order = {
+        "normal": {
+            "primary": "normal.mean",
+            "metrics": {
+                "normal.mean": False,
+                "normal.median": False,
+                "normal.within_30": True,
+                "normal.within_22.5": True,
+                "normal.within_11.25": True,
+            },
+        },
+        "custom": {"primary": "custom.b", "metrics": {"custom.b": True, "custom.a": False}},
+    }
+    ordered = in_table_order(jsonb_order)
+    assert list(ordered["normal"]["metrics"]) == [
+        "normal.mean",
+        "normal.median",
+        "normal.within_11.25",
+        "normal.within_22.5",
+        "normal.within_30",
+    ]
+    assert ordered["normal"]["metrics"]["normal.within_30"] is True
+    assert ordered["normal"]["primary"] == "normal.mean"
+    assert list(ordered["custom"]["metrics"]) == ["custom.b", "custom.a"]
