@@ -76,8 +76,11 @@ class Comparison:
     """One setup's finished runs, baseline and (optionally) imported results.
 
     ``val`` and ``test`` have one row per trained run: ``run_key, method, optimizer, lr, seed,
-    selection_rule``, one column per metric (stable names) and ``<task>.loss``. ``imported``
-    has one row per imported result: ``source, method, optimizer, lr, seed``, the metrics.
+    selection_rule``, one column per metric (stable names) and ``<task>.loss`` — or, where the
+    baseline gives validation ΔM, ``val`` has the identity and ``delta_m``. Both are read from
+    the database when first used: a front of every learning rate needs no validation, a
+    report no test row of an unselected run. ``imported`` has one row per imported result:
+    ``source, method, optimizer, lr, seed``, the metrics.
     """
 
     dataset: str
@@ -86,7 +89,8 @@ class Comparison:
     setup: str
     tasks: tuple[str, ...]
     directions: dict[str, bool]  # every metric, in table order → higher is better
-    val: pd.DataFrame
+    # the validation rows of the trained runs; None when the setup has none (imports only)
+    load_val: Callable[[], pd.DataFrame] | None = None
     # (run keys or None for all) → their test rows; tests are read only for the runs reported
     load_test: Callable[[Sequence[str] | None], pd.DataFrame] | None = None
     baseline: Baseline | None = None
@@ -109,17 +113,24 @@ class Comparison:
 
     @property
     def has_trained_runs(self) -> bool:
-        return not self.val.empty
+        return self.load_val is not None
+
+    @functools.cached_property
+    def val(self) -> pd.DataFrame:
+        """Validation rows of every trained run."""
+        if self.load_val is None:
+            return pd.DataFrame(columns=[*queries.RUN_IDENTITY, *self.directions])
+        return self.load_val()
 
     @functools.cached_property
     def test(self) -> pd.DataFrame:
-        """Test rows of every trained run (columns as ``val``)."""
+        """Test rows of every trained run (the identity and metric columns)."""
         return self.test_of(None)
 
     def test_of(self, run_keys: Sequence[str] | None) -> pd.DataFrame:
-        """Test rows of the runs ``run_keys`` (all when None), in the order of ``val``."""
-        if self.load_test is None or self.val.empty:
-            return self.val.iloc[0:0].copy()
+        """Test rows of the runs ``run_keys`` (all when None), in run order."""
+        if self.load_test is None or not self.has_trained_runs:
+            return pd.DataFrame(columns=[*queries.RUN_IDENTITY, *self.directions])
         if "test" in self.__dict__:  # every test row is already read
             rows = self.__dict__["test"]
             return rows if run_keys is None else rows[rows["run_key"].isin(run_keys)]
@@ -153,7 +164,9 @@ class Comparison:
 def load_comparisons(engine: Engine, selection: Selection) -> list[Comparison]:
     """Every setup with finished multi-task runs matching ``selection``, plus (with
     ``include_imported``) the imported results of each, and setups known only from imports."""
-    setups = queries.finished_setups(engine, "mtl", selection.dataset, selection.network)
+    setups = queries.finished_setups(
+        engine, "mtl", selection.dataset, selection.network, selection.methods, selection.optimizers
+    )
     documents = queries.run_documents(engine, setups["first_run_id"].tolist())
     descriptions = describe_setups(
         {
@@ -178,9 +191,8 @@ def load_comparisons(engine: Engine, selection: Selection) -> list[Comparison]:
             directions,
             selection,
         )
-        if comparison is not None:
-            comparison.setup = descriptions[(row.dataset, row.network, row.baseline_key, row.tasks)]
-            comparisons.append(comparison)
+        comparison.setup = descriptions[(row.dataset, row.network, row.baseline_key, row.tasks)]
+        comparisons.append(comparison)
     if selection.include_imported:
         comparisons = _with_imports(engine, selection, comparisons)
     if not comparisons:
@@ -191,7 +203,8 @@ def load_comparisons(engine: Engine, selection: Selection) -> list[Comparison]:
 
 def _trained(
     engine: Engine, setup: queries.SetupKey, directions: dict[str, bool], selection: Selection
-) -> Comparison | None:
+) -> Comparison:
+    """The comparison of one setup that has finished runs under ``selection``."""
     tasks = tuple(setup.tasks.split(","))
     baseline = _stored_baseline(engine, setup.baseline_key)
     metrics = list(directions)
@@ -209,12 +222,11 @@ def _trained(
             run_keys,
         )
 
-    if baseline is not None and baseline.covers(list(directions)):
-        val = _validation_delta_m(engine, setup, baseline, directions, selection)
-    else:
-        val = read("val", None)
-    if val.empty:
-        return None
+    def read_val() -> pd.DataFrame:
+        if baseline is not None and baseline.covers(list(directions)):
+            return _validation_delta_m(engine, setup, baseline, directions, selection)
+        return read("val", None)
+
     edges = []
     if baseline is not None:
         tried = queries.single_task_learning_rates(engine, setup.baseline_key)
@@ -229,7 +241,7 @@ def _trained(
         setup="",
         tasks=tasks,
         directions=directions,
-        val=val,
+        load_val=read_val,
         load_test=functools.partial(read, "test"),
         baseline=baseline,
         baseline_edges=edges,
@@ -318,7 +330,6 @@ def _with_imports(
         if key in known:
             continue
         directions = _imported_directions(rows)
-        empty = pd.DataFrame(columns=[*queries.RUN_IDENTITY, *directions])
         comparisons.append(
             Comparison(
                 dataset=key[0],
@@ -327,7 +338,6 @@ def _with_imports(
                 setup="imported results only",
                 tasks=key[2],
                 directions=directions,
-                val=empty,
             )
         )
         known.add(key)

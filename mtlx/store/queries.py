@@ -1,8 +1,8 @@
 """Read-only queries for the analyses: setups, selected-epoch metrics in wide form, imports.
 
 Metrics are stored long (run, epoch, split, metric, value); the analyses want one row per run and
-one column per metric of a split. The long rows of the selected epochs are fetched as plain
-tuples and placed into a (runs × metrics) array. Every query here is plain SQL that SQLite and
+one column per metric of a split. The database pivots the selected epoch's rows into one row per
+run, fetched as plain tuples. Every query here is plain SQL that SQLite and
 PostgreSQL both run.
 
 A run's metrics of its selected epoch and one split are found by one seek on the leading part of
@@ -73,8 +73,11 @@ def finished_setups(
     kind: str = "mtl",
     dataset: str | None = None,
     network: str | None = None,
+    methods: Sequence[str] | None = None,
+    optimizers: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """One row per (dataset, network, baseline_key, tasks) with finished runs of ``kind``.
+    """One row per (dataset, network, baseline_key, tasks) with finished runs of ``kind`` (and,
+    where given, of one of ``methods`` and ``optimizers``).
 
     Columns: dataset, network, baseline_key, tasks, runs (count), first_run_id (the lowest id,
     whose stored config and task descriptions speak for the setup).
@@ -96,6 +99,7 @@ def finished_setups(
         query = query.where(Run.dataset == dataset)
     if network is not None:
         query = query.where(Run.network == network)
+    query = _filtered(_filtered(query, Run.method, methods), Run.optimizer, optimizers)
     with engine.connect() as connection:
         rows = connection.execute(query).all()
     columns = ["dataset", "network", "baseline_key", "tasks", "runs", "first_run_id"]
@@ -168,22 +172,27 @@ def selected_metrics_wide(
     diverged value is stored as NULL). ``run_keys`` restricts the runs."""
     conditions = _finished_in_setup(setup, kind, methods, optimizers)
     identity = [getattr(Run, name) for name in RUN_IDENTITY]
-    # the metric's position in ``metrics`` rather than its name: numbers fill the array
-    position = case({name: index for index, name in enumerate(metrics)}, value=EpochMetric.metric)
-    values_query = (
-        select(EpochMetric.run_id, position, EpochMetric.value)
-        .join(Run, and_(EpochMetric.run_id == Run.id, EpochMetric.epoch == Run.selected_epoch))
-        .where(*conditions, EpochMetric.split == split, position.is_not(None))
+    # one row per run, its metrics pivoted by the database: 100,000 rows rather than a million
+    columns = [func.max(case((EpochMetric.metric == name, EpochMetric.value))) for name in metrics]
+    query = (
+        select(Run.id, *identity, *columns)
+        .outerjoin(
+            EpochMetric,
+            and_(
+                EpochMetric.run_id == Run.id,
+                EpochMetric.epoch == Run.selected_epoch,
+                EpochMetric.split == split,
+            ),
+        )
+        .group_by(Run.id)  # the other columns depend on the primary key (SQL:1999, PostgreSQL)
+        .order_by(Run.id)
     )
     if run_keys is None or len(set(run_keys)) > FEW_RUNS:
         # one pass over the setup beats many indexed look-ups
-        identity_rows = _fetch(engine, select(Run.id, *identity).where(*conditions))
-        value_rows = _fetch(engine, values_query)
+        rows = _fetch(engine, query.where(*conditions))
         if run_keys is not None:
             wanted = set(run_keys)
-            identity_rows = [row for row in identity_rows if row[1] in wanted]
-            chosen = {row[0] for row in identity_rows}
-            value_rows = [row for row in value_rows if row[0] in chosen]
+            rows = [row for row in rows if row[1] in wanted]
     else:
         # The keys' ids through the unique run key alone (with the setup's conditions beside
         # it, a planner without statistics may walk a wider index instead); then the runs and
@@ -196,23 +205,15 @@ def selected_metrics_wide(
                 row[0] for row in _fetch(engine, select(Run.id).where(Run.run_key.in_(chunk)))
             ]
         found.sort()
-        identity_rows, value_rows = [], []
+        rows = []
         for start in range(0, len(found), IDS_PER_QUERY):
             chunk = found[start : start + IDS_PER_QUERY]
-            identity_rows += _fetch(
-                engine, select(Run.id, *identity).where(*conditions, Run.id.in_(chunk))
-            )
-            value_rows += _fetch(engine, values_query.where(EpochMetric.run_id.in_(chunk)))
-    frame = pd.DataFrame(identity_rows, columns=["id", *RUN_IDENTITY]).sort_values("id")
-    ids = frame["id"].to_numpy()
-    matrix = np.full((len(ids), len(metrics)), np.nan)
-    if value_rows:
-        triples = np.array(value_rows, dtype=float)  # run id, metric position, value (None → NaN)
-        rows = np.searchsorted(ids, triples[:, 0].astype(np.int64))
-        matrix[rows, triples[:, 1].astype(np.int64)] = triples[:, 2]
-    frame = frame.drop(columns="id").reset_index(drop=True)
+            rows += _fetch(engine, query.where(*conditions, Run.id.in_(chunk)))
+    width = 1 + len(RUN_IDENTITY)
+    frame = pd.DataFrame([row[1:width] for row in rows], columns=list(RUN_IDENTITY))
     frame["lr"] = frame["lr"].astype(float)
-    metric_frame = pd.DataFrame(matrix, columns=list(metrics))
+    values = np.array([row[width:] for row in rows], dtype=float)  # None → NaN
+    metric_frame = pd.DataFrame(values.reshape(len(rows), len(metrics)), columns=list(metrics))
     return pd.concat([frame, metric_frame], axis=1)
 
 

@@ -36,7 +36,7 @@ def comparison() -> Comparison:
         setup="toy",
         tasks=("t",),
         directions={"t.a": True, "t.b": True},
-        val=rows,
+        load_val=lambda: rows,
         load_test=lambda keys: rows if keys is None else rows[rows["run_key"].isin(keys)],
         baseline=Baseline({"t.a": 1.0, "t.b": 1.0}, {}, {"t.a": 1.0, "t.b": 1.0}, {}, {}, "s"),
     )
