@@ -63,10 +63,14 @@ def runs(
 @user_errors
 def db_upgrade(db: DbOption = None) -> None:
     """Migrate the database to this mtlx's schema (the one command that changes a schema)."""
-    from mtlx.store.database import database_url, upgrade_database
+    from mtlx.store.database import database_url, describe, upgrade_database
 
     before, after = upgrade_database(db)
-    console.print(f"{database_url(db)}: schema {before or 'empty'} → {after}", highlight=False)
+    where = describe(database_url(db))  # a file or host/database, never a password
+    if before == after:
+        console.print(f"{where}: already at schema {after} (the latest)", highlight=False)
+    else:
+        console.print(f"{where}: schema {before or 'empty'} → {after}", highlight=False)
 
 
 @db_app.command("info")
