@@ -68,6 +68,13 @@ def _comparisons(dataset, network, methods, optimizers, include_imported, db):  
     return load_comparisons(open_database(db, create=False), chosen)
 
 
+def _marks(comparison) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """Each imported source's sign, as the report's table of this setup prints it."""
+    from mtlx.report.tables import source_marks
+
+    return source_marks(list(comparison.imported.get("source", [])))
+
+
 def _write(figures: list, paths: list[Path]) -> None:  # type: ignore[type-arg]
     from mtlx.report.plots import save
 
@@ -151,6 +158,7 @@ def plot_lr(
     network: NetworkOption = None,
     methods: MethodsOption = None,
     optimizers: OptimizersOption = None,
+    include_imported: IncludeImportedOption = False,
     metric: MetricOption = "delta_m",
     output: PlotOutput = None,
     db: DbOption = None,
@@ -158,13 +166,13 @@ def plot_lr(
     """A metric or ΔM against the learning rate, per method and optimizer, with a seed band."""
     from mtlx.report.plots import lr_plot, resolve_axis
 
-    comparisons = _comparisons(dataset, network, methods, optimizers, False, db)
+    comparisons = _comparisons(dataset, network, methods, optimizers, include_imported, db)
     figures = []
     for comparison in comparisons:
         column = resolve_axis(comparison, metric)
         if column.startswith("delta_m."):
             raise ValueError(f"--metric {metric!r}: give a metric or delta_m, not a task")
-        figures.append(lr_plot(comparison, column))
+        figures.append(lr_plot(comparison, column, _marks(comparison)))
     _write(figures, _targets(output, "lr", comparisons))
 
 
@@ -175,6 +183,7 @@ def plot_optimizers(
     network: NetworkOption = None,
     methods: MethodsOption = None,
     optimizers: OptimizersOption = None,
+    include_imported: IncludeImportedOption = False,
     metric: MetricOption = "delta_m",
     output: PlotOutput = None,
     db: DbOption = None,
@@ -184,8 +193,11 @@ def plot_optimizers(
     from mtlx.analysis.summaries import method_summary
     from mtlx.report.plots import optimizers_plot, resolve_axis
 
-    comparisons = _comparisons(dataset, network, methods, optimizers, False, db)
-    figures = [optimizers_plot(c, method_summary(c), resolve_axis(c, metric)) for c in comparisons]
+    comparisons = _comparisons(dataset, network, methods, optimizers, include_imported, db)
+    figures = [
+        optimizers_plot(c, method_summary(c), resolve_axis(c, metric), _marks(c))
+        for c in comparisons
+    ]
     _write(figures, _targets(output, "optimizers", comparisons))
 
 

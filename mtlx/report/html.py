@@ -110,7 +110,7 @@ def results_page(engine: Engine, report: ResultsReport, selection: Selection) ->
             if comparison.has_baseline:
                 sections.append(
                     _figure(
-                        optimizers_plot(comparison, summary, DELTA_M),
+                        optimizers_plot(comparison, summary, DELTA_M, marks),
                         f"ΔM per method and optimizer — {comparison.label}",
                     )
                 )

@@ -178,25 +178,8 @@ def pareto_plot(
         )
         imported = mine & ~trained
         if imported.any():
-            axes.scatter(
-                xs[imported],
-                ys[imported],
-                c=colour,
-                marker="*",
-                s=110,
-                edgecolors="black",
-                linewidths=0.6,
-                label=f"{group} (imported)",
-            )
-            for index in np.flatnonzero(imported):
-                sign = (marks or {}).get(str(points["source"].iloc[index]), "")
-                axes.annotate(
-                    sign,
-                    (xs.iloc[index], ys.iloc[index]),
-                    xytext=(5, 4),
-                    textcoords="offset points",
-                    fontsize=9,
-                )
+            signs = [(marks or {}).get(str(source), "") for source in points["source"][imported]]
+            draw_imported(axes, xs[imported], ys[imported], colour, signs, f"{group} (imported)")
     directions = [_higher(comparison, x), _higher(comparison, y)]
     pairs = np.c_[xs.to_numpy(), ys.to_numpy()]
     front = pairs[pareto_mask(pairs, directions)]
@@ -212,14 +195,47 @@ def pareto_plot(
     )
     axes.set_xlabel(axis_label(comparison, x))
     axes.set_ylabel(axis_label(comparison, y))
-    axes.set_title(
+    title = (
         f"{comparison.label}: {len(points)} runs by {result.by}\n"
-        f"outlined: Pareto-optimal on every objective\n{result.population}",
-        loc="left",
-        fontsize=8,
+        f"outlined: Pareto-optimal on every objective\n{result.population}"
     )
+    if (points["source"] != TRAINED).any():
+        title += "\n" + _sources_line(marks or {}, points["source"][points["source"] != TRAINED])
+    axes.set_title(title, loc="left", fontsize=8)
     axes.legend(frameon=False, loc="best")
     return figure
+
+
+def draw_imported(
+    axes,  # type: ignore[no-untyped-def]
+    xs: Sequence[float],
+    ys: Sequence[float],
+    colour: str,
+    signs: Sequence[str],
+    label: str | None,
+) -> None:
+    """Imported results: black-edged stars in their group's colour, each with its source's sign
+    (the tables' † ‡ …)."""
+    axes.scatter(
+        xs, ys, c=colour, marker="*", s=110, edgecolors="black", linewidths=0.6, label=label
+    )
+    for x, y, sign in zip(xs, ys, signs, strict=True):
+        axes.annotate(sign, (x, y), xytext=(5, 4), textcoords="offset points", fontsize=9)
+
+
+def _imported_points(comparison: Comparison, column: str) -> pd.DataFrame:
+    """The imported results with ``column`` (a metric, or ΔM against their own source's
+    baseline), one row per (source, method, optimizer, lr): the seed mean as ``value``."""
+    if comparison.imported.empty:
+        return pd.DataFrame(columns=["source", "method", "optimizer", "lr", "value"])
+    from mtlx.analysis.summaries import imported_with_delta_m
+
+    rows = imported_with_delta_m(comparison)
+    rows = rows.assign(
+        value=displayed(comparison, column, rows[column]), lr=rows["lr"].astype(float)
+    )
+    keys = ["source", "method", "optimizer", "lr"]
+    return rows.groupby(keys, sort=True, dropna=False)["value"].mean().reset_index()
 
 
 def _higher(comparison: Comparison, column: str) -> bool:
@@ -304,23 +320,32 @@ def parallel_plot(result: ParetoResult) -> Figure:
 
 
 @with_style
-def lr_plot(comparison: Comparison, column: str) -> Figure:
+def lr_plot(comparison: Comparison, column: str, marks: dict[str, str] | None = None) -> Figure:
     """``column`` (a metric or ΔM) against the learning rate, one panel per optimizer, one line
-    per method: the seed mean with a band of ± one std; the selected learning rate ringed."""
+    per method: the seed mean with a band of ± one std; the selected learning rate ringed.
+    Imported results are stars at their learning rate, marked with their source's sign."""
     test = comparison.with_delta_m(comparison.test, "test")
-    if column == DELTA_M and not comparison.has_baseline:
+    imported = _imported_points(comparison, column)
+    placed = imported.dropna(subset=["lr", "value"])
+    if column == DELTA_M and not comparison.has_baseline and placed.empty:
         raise PlotChoiceError(comparison.missing_baseline_message())
-    if test.empty:
+    if test.empty and placed.empty:
         raise PlotChoiceError(f"{comparison.label}: no trained runs to plot")
     test = test.assign(value=displayed(comparison, column, test[column]))
     from mtlx.analysis.summaries import select_runs
 
     chosen = select_runs(comparison).runs.groupby(["method", "optimizer"])["lr"].first()
-    optimizers = sorted(set(test["optimizer"]))
-    styles = group_styles(test["method"])
+    optimizers = sorted(set(test["optimizer"]) | set(placed["optimizer"]))
+    styles = group_styles([*test["method"], *placed["method"]])
     figure = styled(min(12.0, 1.2 + 3.4 * len(optimizers)), 3.4)
     panels = figure.subplots(1, len(optimizers), sharey=True, squeeze=False)[0]
     for axes, optimizer in zip(panels, optimizers, strict=True):
+        for method, points in placed[placed["optimizer"] == optimizer].groupby("method"):
+            signs = [(marks or {}).get(str(source), "") for source in points["source"]]
+            # a method known only from imports is named in the legend by its star
+            alone = str(method) not in set(test["method"])
+            label = f"{method} (imported)" if alone else None
+            draw_imported(axes, points["lr"], points["value"], styles[str(method)][0], signs, label)
         for method, (colour, marker) in styles.items():
             runs = test[(test["optimizer"] == optimizer) & (test["method"] == method)]
             if runs.empty:
@@ -358,29 +383,57 @@ def lr_plot(comparison: Comparison, column: str) -> Figure:
         axes.set_title(optimizer, loc="left")
         axes.set_xlabel("learning rate")
     panels[0].set_ylabel(axis_label(comparison, column))
-    panels[-1].legend(frameon=False, loc="best")
-    figure.suptitle(
-        f"{comparison.label}: mean ± std over seeds; ringed: selected on validation",
-        x=0.01,
-        ha="left",
-        fontsize=10,
-    )
+    legend: dict[str, object] = {}
+    for axes in panels:
+        for handle, label in zip(*axes.get_legend_handles_labels(), strict=True):
+            legend.setdefault(label, handle)
+    if not placed.empty:
+        legend.setdefault("imported", _imported_handle())
+    panels[-1].legend(list(legend.values()), list(legend), frameon=False, loc="best")
+    title = f"{comparison.label}: mean ± std over seeds; ringed: selected on validation"
+    if not placed.empty:
+        title += "\n" + _sources_line(marks or {}, placed["source"])
+    unplaced = len(imported) - len(placed)
+    if unplaced:
+        title += f"\n{unplaced} imported result(s) without a learning rate or {column}: not drawn"
+    figure.suptitle(title, x=0.01, ha="left", fontsize=10)
     return figure
 
 
+def _sources_line(marks: dict[str, str], sources: Sequence[object]) -> str:
+    """What the signs of the imported results drawn stand for: ``imported: † Paper 2024; ‡ …``."""
+    drawn = {str(source) for source in sources}
+    named = [f"{marks.get(source, '')} {source}".strip() for source in marks if source in drawn]
+    named += sorted(source for source in drawn if source not in marks)
+    return "imported: " + "; ".join(named)
+
+
+def _imported_handle() -> matplotlib.lines.Line2D:
+    return matplotlib.lines.Line2D(
+        [], [], marker="*", markersize=10, color="0.6", markeredgecolor="black", linestyle=""
+    )
+
+
 @with_style
-def optimizers_plot(comparison: Comparison, summary: pd.DataFrame, column: str) -> Figure:
+def optimizers_plot(
+    comparison: Comparison,
+    summary: pd.DataFrame,
+    column: str,
+    marks: dict[str, str] | None = None,
+) -> Figure:
     """``column`` (ΔM by default) per method, one bar per optimizer with ± one std over seeds,
-    each at its selected learning rate (the seed paper's Figure A3)."""
+    each at its selected learning rate (the seed paper's Figure A3); imported results (rows of
+    ``summary`` from another source) are stars over their optimizer's place, with their sign."""
     rows = summary[summary["source"] == TRAINED]
-    if rows.empty or rows[column].isna().all():
+    imported = summary[(summary["source"] != TRAINED) & summary[column].notna()]
+    if (rows.empty or rows[column].isna().all()) and imported.empty:
         raise PlotChoiceError(
             comparison.missing_baseline_message()
             if column == DELTA_M and not comparison.has_baseline
             else f"{comparison.label}: no {column} to plot"
         )
-    methods = list(dict.fromkeys(rows["method"]))
-    optimizers = sorted(set(rows["optimizer"]))
+    methods = list(dict.fromkeys([*rows["method"], *imported["method"]]))
+    optimizers = sorted(set(rows["optimizer"]) | set(imported["optimizer"]))
     colours = group_styles(optimizers)
     width = 0.8 / len(optimizers)
     figure = styled(max(4.5, 1.5 + 0.75 * len(methods) * max(1, len(optimizers) / 2)), 3.4)
@@ -404,16 +457,25 @@ def optimizers_plot(comparison: Comparison, summary: pd.DataFrame, column: str) 
             error_kw={"linewidth": 0.8},
             label=optimizer,
         )
+        theirs = imported[imported["optimizer"] == optimizer]
+        if not theirs.empty:
+            places = [offsets[methods.index(method)] for method in theirs["method"]]
+            signs = [(marks or {}).get(str(source), "") for source in theirs["source"]]
+            values = displayed(comparison, column, theirs[column])
+            draw_imported(axes, places, values, colours[optimizer][0], signs, None)
     axes.axhline(0.0, color="0.3", linewidth=0.8)
     axes.set_xticks(np.arange(len(methods)), methods, rotation=30 if len(methods) > 6 else 0)
     axes.set_ylabel(axis_label(comparison, column))
     axes.grid(axis="x", visible=False)
-    axes.legend(frameon=False, title="optimizer")
-    axes.set_title(
-        f"{comparison.label}\neach at its selected learning rate, ± std over seeds",
-        loc="left",
-        fontsize=8,
-    )
+    handles, labels = axes.get_legend_handles_labels()
+    if not imported.empty:
+        handles.append(_imported_handle())
+        labels.append("imported")
+    axes.legend(handles, labels, frameon=False, title="optimizer")
+    title = f"{comparison.label}\neach at its selected learning rate, ± std over seeds"
+    if not imported.empty:
+        title += "\n" + _sources_line(marks or {}, imported["source"])
+    axes.set_title(title, loc="left", fontsize=8)
     return figure
 
 

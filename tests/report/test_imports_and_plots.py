@@ -7,15 +7,21 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from matplotlib.collections import PathCollection
+from matplotlib.markers import MarkerStyle
 from typer.testing import CliRunner
 
+from mtlx.analysis.comparison import DELTA_M, Selection, load_comparisons
+from mtlx.analysis.summaries import method_summary
 from mtlx.cli import app
+from mtlx.report.plots import lr_plot, optimizers_plot
 from mtlx.store.database import open_database
 from mtlx.store.fixtures import SyntheticSweep, write_sweep
 from mtlx.store.queries import imported_results
 from mtlx.tasks.kinds import CLASSIFICATION
 
 TASKS = {"left": CLASSIFICATION, "right": CLASSIFICATION}
+STAR = MarkerStyle("*").get_path()
 HEADER = "dataset,network,method,optimizer,lr,seed,left.acc,right.acc\n"
 ROWS = (
     "multimnist,multilenet,EW,Adam,0.001,0,0.91,0.89\n"
@@ -135,3 +141,54 @@ def test_curves_of_runs_by_key_prefix(db: str, tmp_path: Path) -> None:
     assert target.read_bytes().startswith(b"\x89PNG")
     unknown = invoke("plot", "curves", "zzzz", "--db", db)
     assert unknown.exit_code == 2 and "no run whose key starts with 'zzzz'" in unknown.output
+
+
+def _stars(axes) -> list[tuple[float, float]]:  # type: ignore[no-untyped-def]
+    """The points drawn as stars (imported results) on ``axes``."""
+    return [
+        (round(float(x), 4), round(float(y), 3))
+        for collection in axes.collections
+        if isinstance(collection, PathCollection) and collection.get_label() != "_hidden"
+        for x, y in collection.get_offsets()
+        if collection.get_paths()[0].vertices.shape == STAR.vertices.shape
+    ]
+
+
+def test_lr_and_optimizer_plots_draw_imported_results_where_they_belong(
+    db: str, tmp_path: Path
+) -> None:
+    """ΔM of imported results against their own source's baseline (left .92, right .90):
+    rotograd + SGD at 0.1 → 50 (0.02/0.92 + 0.02/0.90) = 2.198; EW + Adam at 0.001, the mean
+    of its two seeds → 1.111. Each is a star, and the figure says what its sign stands for."""
+    baseline = "dataset,network,method,optimizer,lr,left.acc,right.acc\n"
+    baseline += "multimnist,multilenet,stl,adam,0.001,0.92,0.90\n"
+    assert invoke(
+        "import", str(write(tmp_path, "r.csv", HEADER + ROWS)), "--source", "P", "--db", db
+    )
+    assert invoke(
+        "import", str(write(tmp_path, "b.csv", baseline)), "--source", "P", "--baseline", "--db", db
+    )
+    (comparison,) = load_comparisons(
+        open_database(db, create=False), Selection(include_imported=True)
+    )
+    marks = {"P": "†"}
+
+    figure = lr_plot(comparison, DELTA_M, marks)
+    adam, sgd = [axes for axes in figure.axes if axes.get_title(loc="left") in ("adam", "sgd")]
+    assert _stars(adam) == [(0.001, 1.111)] and _stars(sgd) == [(0.1, 2.198)]
+    assert "imported: † P" in figure._suptitle.get_text()
+
+    figure = optimizers_plot(comparison, method_summary(comparison), DELTA_M, marks)
+    (axes,) = figure.axes
+    methods = [label.get_text() for label in axes.get_xticklabels()]
+    assert methods == ["ew", "uw", "rotograd"]
+    stars = dict((y, x) for x, y in _stars(axes))
+    assert set(stars) == {1.111, 2.198}
+    assert round(stars[2.198]) == methods.index("rotograd")  # over rotograd's place
+    assert round(stars[1.111]) == methods.index("ew")
+    assert "imported: † P" in axes.get_title(loc="left")
+    for command in ("lr", "optimizers"):
+        target = tmp_path / f"{command}.png"
+        result = invoke("plot", command, "--include-imported", "--db", db, "--output", str(target))
+        assert result.exit_code == 0, result.output
+        assert target.read_bytes().startswith(b"\x89PNG")
