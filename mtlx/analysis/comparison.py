@@ -75,8 +75,9 @@ class Baseline:
 class Comparison:
     """One setup's finished runs, baseline and (optionally) imported results.
 
-    ``val`` and ``test`` have one row per trained run: ``run_key, method, optimizer, lr, seed,
-    selection_rule``, one column per metric (stable names) and ``<task>.loss`` — or, where the
+    ``val`` and ``test`` have one row per trained run, indexed by run id: ``run_key, method,
+    optimizer, lr, seed, selection_rule``, one column per metric (stable names) and
+    ``<task>.loss`` — or, where the
     baseline gives validation ΔM, ``val`` has the identity and ``delta_m``. Both are read from
     the database when first used: a front of every learning rate needs no validation, a
     report no test row of an unselected run. ``imported`` has one row per imported result:
@@ -91,8 +92,8 @@ class Comparison:
     directions: dict[str, bool]  # every metric, in table order → higher is better
     # the validation rows of the trained runs; None when the setup has none (imports only)
     load_val: Callable[[], pd.DataFrame] | None = None
-    # (run keys or None for all) → their test rows; tests are read only for the runs reported
-    load_test: Callable[[Sequence[str] | None], pd.DataFrame] | None = None
+    # (run ids or None for all) → their test rows; tests are read only for the runs reported
+    load_test: Callable[[Sequence[int] | None], pd.DataFrame] | None = None
     baseline: Baseline | None = None
     imported: pd.DataFrame = field(default_factory=pd.DataFrame)
     imported_baselines: dict[str, Baseline] = field(default_factory=dict)
@@ -127,14 +128,15 @@ class Comparison:
         """Test rows of every trained run (the identity and metric columns)."""
         return self.test_of(None)
 
-    def test_of(self, run_keys: Sequence[str] | None) -> pd.DataFrame:
-        """Test rows of the runs ``run_keys`` (all when None), in run order."""
+    def test_of(self, run_ids: Sequence[int] | None) -> pd.DataFrame:
+        """Test rows of the runs ``run_ids`` (the index of ``val``; all when None), in run
+        order."""
         if self.load_test is None or not self.has_trained_runs:
             return pd.DataFrame(columns=[*queries.RUN_IDENTITY, *self.directions])
         if "test" in self.__dict__:  # every test row is already read
             rows = self.__dict__["test"]
-            return rows if run_keys is None else rows[rows["run_key"].isin(run_keys)]
-        return self.load_test(run_keys)
+            return rows if run_ids is None else rows[rows.index.isin(run_ids)]
+        return self.load_test(run_ids)
 
     def missing_baseline_message(self) -> str:
         have = self.baseline.test if self.baseline else {}
@@ -211,7 +213,7 @@ def _trained(
     if baseline is None or not baseline.covers(metrics):
         metrics += [f"{task}.loss" for task in tasks]  # the selection falls back to the losses
 
-    def read(split: str, run_keys: Sequence[str] | None) -> pd.DataFrame:
+    def read(split: str, run_ids: Sequence[int] | None) -> pd.DataFrame:
         return queries.selected_metrics_wide(
             engine,
             setup,
@@ -219,7 +221,7 @@ def _trained(
             metrics,
             selection.methods,
             selection.optimizers,
-            run_keys,
+            run_ids,
         )
 
     def read_val() -> pd.DataFrame:

@@ -47,8 +47,8 @@ def select_runs(comparison: Comparison) -> SelectedRuns:
     validation = comparison.with_delta_m(comparison.val, "val")
     score = DELTA_M if comparison.has_baseline else VAL_LOSS
     chosen = select_best_lr(validation, score, lower_is_better=True)
-    test = comparison.with_delta_m(comparison.test_of(chosen["run_key"].tolist()), "test")
-    runs = test[test["run_key"].isin(chosen["run_key"])].reset_index(drop=True)
+    test = comparison.with_delta_m(comparison.test_of(chosen.index.tolist()), "test")
+    runs = test[test.index.isin(chosen.index)].reset_index(drop=True)
     loss_selected = 0
     if comparison.has_baseline:
         loss_selected = int((runs["selection_rule"] != "val_delta_m").sum())

@@ -24,11 +24,9 @@ from sqlalchemy import Engine, and_, case, func, select
 from mtlx.store.schema import Baseline, EpochMetric, ImportedResult, ResultImport, Run, RunStatus
 
 RUN_IDENTITY = ("run_key", "method", "optimizer", "lr", "seed", "selection_rule")
-FEW_RUNS = 20_000  # up to this many runs, their metrics are read by run id, else in one pass
-# Bound parameters per statement: under SQLite's and PostgreSQL's limits, and where rendering
-# them costs less than the look-ups (10,000 runs of 100,000: 0.06 s by key, 0.09 s by id).
-KEYS_PER_QUERY = 500
-IDS_PER_QUERY = 2000
+RUN_ID = "run_id"  # the index of the frames of runs: the handle by which chosen runs are read
+FEW_RUNS = 20_000  # up to this many runs, they are read by id, else in one pass
+IDS_PER_QUERY = 2000  # bound parameters per statement, under SQLite's and PostgreSQL's limits
 
 
 def _filtered(query, column, values: Sequence[str] | None):  # type: ignore[no-untyped-def]
@@ -164,12 +162,13 @@ def selected_metrics_wide(
     metrics: Sequence[str],
     methods: Sequence[str] | None = None,
     optimizers: Sequence[str] | None = None,
-    run_keys: Sequence[str] | None = None,
+    run_ids: Sequence[int] | None = None,
     kind: str = "mtl",
 ) -> pd.DataFrame:
     """Finished runs of one setup with ``split``'s metrics at their selected epoch, one row
-    each: :data:`RUN_IDENTITY`, then one column per metric — NaN where the run stored none (a
-    diverged value is stored as NULL). ``run_keys`` restricts the runs."""
+    each, indexed by run id (:data:`RUN_ID`): :data:`RUN_IDENTITY`, then one column per metric
+    — NaN where the run stored none (a diverged value is stored as NULL). ``run_ids`` restricts
+    the runs."""
     conditions = _finished_in_setup(setup, kind, methods, optimizers)
     identity = [getattr(Run, name) for name in RUN_IDENTITY]
     # one row per run, its metrics pivoted by the database: 100,000 rows rather than a million
@@ -187,33 +186,26 @@ def selected_metrics_wide(
         .group_by(Run.id)  # the other columns depend on the primary key (SQL:1999, PostgreSQL)
         .order_by(Run.id)
     )
-    if run_keys is None or len(set(run_keys)) > FEW_RUNS:
+    if run_ids is None or len(set(run_ids)) > FEW_RUNS:
         # one pass over the setup beats many indexed look-ups
         rows = _fetch(engine, query.where(*conditions))
-        if run_keys is not None:
-            wanted = set(run_keys)
-            rows = [row for row in rows if row[1] in wanted]
+        if run_ids is not None:
+            wanted = set(run_ids)
+            rows = [row for row in rows if row[0] in wanted]
     else:
-        # The keys' ids through the unique run key alone (with the setup's conditions beside
-        # it, a planner without statistics may walk a wider index instead); then the runs and
-        # their metrics by id, under the setup's conditions.
-        keys = sorted(set(run_keys))
-        found: list[int] = []
-        for start in range(0, len(keys), KEYS_PER_QUERY):
-            chunk = keys[start : start + KEYS_PER_QUERY]
-            found += [
-                row[0] for row in _fetch(engine, select(Run.id).where(Run.run_key.in_(chunk)))
-            ]
-        found.sort()
+        ids = sorted(set(run_ids))
         rows = []
-        for start in range(0, len(found), IDS_PER_QUERY):
-            chunk = found[start : start + IDS_PER_QUERY]
+        for start in range(0, len(ids), IDS_PER_QUERY):
+            chunk = ids[start : start + IDS_PER_QUERY]
             rows += _fetch(engine, query.where(*conditions, Run.id.in_(chunk)))
     width = 1 + len(RUN_IDENTITY)
-    frame = pd.DataFrame([row[1:width] for row in rows], columns=list(RUN_IDENTITY))
+    index = pd.Index([row[0] for row in rows], name=RUN_ID)
+    frame = pd.DataFrame([row[1:width] for row in rows], columns=list(RUN_IDENTITY), index=index)
     frame["lr"] = frame["lr"].astype(float)
     values = np.array([row[width:] for row in rows], dtype=float)  # None → NaN
-    metric_frame = pd.DataFrame(values.reshape(len(rows), len(metrics)), columns=list(metrics))
+    metric_frame = pd.DataFrame(
+        values.reshape(len(rows), len(metrics)), columns=list(metrics), index=index
+    )
     return pd.concat([frame, metric_frame], axis=1)
 
 
@@ -231,7 +223,7 @@ def selected_linear_scores(
     ``split`` metrics at the selected epoch, summed by the database (one row per run rather
     than one per metric); NaN unless the run stored every weighted metric.
 
-    Columns: :data:`RUN_IDENTITY`, ``score``.
+    Indexed by run id (:data:`RUN_ID`); columns: :data:`RUN_IDENTITY`, ``score``.
     """
     conditions = _finished_in_setup(setup, kind, methods, optimizers)
     # NULL for the metrics without a weight and for diverged values: neither summed nor counted
@@ -251,7 +243,9 @@ def selected_linear_scores(
     complete = frame["count"] == len(weights)
     frame["score"] = np.where(complete, offset + frame["total"].astype(float), np.nan)
     frame["lr"] = frame["lr"].astype(float)
-    return frame.drop(columns=["id", "total", "count"])
+    return frame.set_index(pd.Index(frame["id"], name=RUN_ID)).drop(
+        columns=["id", "total", "count"]
+    )
 
 
 def baseline_rows(engine: Engine, baseline_key: str) -> pd.DataFrame:

@@ -37,7 +37,7 @@ def comparison() -> Comparison:
         tasks=("t",),
         directions={"t.a": True, "t.b": True},
         load_val=lambda: rows,
-        load_test=lambda keys: rows if keys is None else rows[rows["run_key"].isin(keys)],
+        load_test=lambda ids: rows if ids is None else rows[rows.index.isin(ids)],
         baseline=Baseline({"t.a": 1.0, "t.b": 1.0}, {}, {"t.a": 1.0, "t.b": 1.0}, {}, {}, "s"),
     )
 
