@@ -77,11 +77,10 @@ class Comparison:
 
     ``val`` and ``test`` have one row per trained run, indexed by run id: ``run_key, method,
     optimizer, lr, seed, selection_rule``, one column per metric (stable names) and
-    ``<task>.loss`` — or, where the
-    baseline gives validation ΔM, ``val`` has the identity and ``delta_m``. Both are read from
-    the database when first used: a front of every learning rate needs no validation, a
-    report no test row of an unselected run. ``imported`` has one row per imported result:
-    ``source, method, optimizer, lr, seed``, the metrics.
+    ``<task>.loss`` — or, where the baseline gives validation ΔM, ``val`` has the identity and
+    ``delta_m``. Both are read from the database when first used: a front of every learning
+    rate needs no validation, a report no test row of an unselected run. ``imported`` has one
+    row per imported result: ``source, method, optimizer, lr, seed``, the metrics.
     """
 
     dataset: str

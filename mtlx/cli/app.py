@@ -58,11 +58,11 @@ def main(
     ] = False,
 ) -> None:
     """mtlx: multi-task optimization experiments, recorded and analysed."""
-    # mtlx's own warnings (an engine falling back, say) go to stderr, once, beside the progress
     # At exit the process's memory goes back whole, so a last collection over every object of
     # pandas, SQLAlchemy and the loaded runs finds nothing worth finding (0.15 s of a read
     # command); frozen objects are left out of it. Their references still unwind as usual.
     atexit.register(gc.freeze)
+    # mtlx's own warnings (an engine falling back, say) go to stderr, once, beside the progress
     logger = logging.getLogger("mtlx")
     if not logger.handlers:
         logger.addHandler(RichHandler(console=error_console, show_path=False, show_time=False))

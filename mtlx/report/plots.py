@@ -178,7 +178,7 @@ def pareto_plot(
         )
         imported = mine & ~trained
         if imported.any():
-            signs = [(marks or {}).get(str(source), "") for source in points["source"][imported]]
+            signs = _signs(marks, points["source"][imported])
             draw_imported(axes, xs[imported], ys[imported], colour, signs, f"{group} (imported)")
     directions = [_higher(comparison, x), _higher(comparison, y)]
     pairs = np.c_[xs.to_numpy(), ys.to_numpy()]
@@ -221,6 +221,11 @@ def draw_imported(
     )
     for x, y, sign in zip(xs, ys, signs, strict=True):
         axes.annotate(sign, (x, y), xytext=(5, 4), textcoords="offset points", fontsize=9)
+
+
+def _signs(marks: dict[str, str] | None, sources: Sequence[object]) -> list[str]:
+    """Each imported result's sign, by its source."""
+    return [(marks or {}).get(str(source), "") for source in sources]
 
 
 def _imported_points(comparison: Comparison, column: str) -> pd.DataFrame:
@@ -339,12 +344,12 @@ def lr_plot(comparison: Comparison, column: str, marks: dict[str, str] | None = 
     styles = group_styles([*test["method"], *placed["method"]])
     figure = styled(min(12.0, 1.2 + 3.4 * len(optimizers)), 3.4)
     panels = figure.subplots(1, len(optimizers), sharey=True, squeeze=False)[0]
+    trained_methods = set(test["method"])
     for axes, optimizer in zip(panels, optimizers, strict=True):
         for method, points in placed[placed["optimizer"] == optimizer].groupby("method"):
-            signs = [(marks or {}).get(str(source), "") for source in points["source"]]
+            signs = _signs(marks, points["source"])
             # a method known only from imports is named in the legend by its star
-            alone = str(method) not in set(test["method"])
-            label = f"{method} (imported)" if alone else None
+            label = None if str(method) in trained_methods else f"{method} (imported)"
             draw_imported(axes, points["lr"], points["value"], styles[str(method)][0], signs, label)
         for method, (colour, marker) in styles.items():
             runs = test[(test["optimizer"] == optimizer) & (test["method"] == method)]
@@ -460,7 +465,7 @@ def optimizers_plot(
         theirs = imported[imported["optimizer"] == optimizer]
         if not theirs.empty:
             places = [offsets[methods.index(method)] for method in theirs["method"]]
-            signs = [(marks or {}).get(str(source), "") for source in theirs["source"]]
+            signs = _signs(marks, theirs["source"])
             values = displayed(comparison, column, theirs[column])
             draw_imported(axes, places, values, colours[optimizer][0], signs, None)
     axes.axhline(0.0, color="0.3", linewidth=0.8)

@@ -2,8 +2,7 @@
 
 Metrics are stored long (run, epoch, split, metric, value); the analyses want one row per run and
 one column per metric of a split. The database pivots the selected epoch's rows into one row per
-run, fetched as plain tuples. Every query here is plain SQL that SQLite and
-PostgreSQL both run.
+run, fetched as plain tuples. Every query here is plain SQL that SQLite and PostgreSQL both run.
 
 A run's metrics of its selected epoch and one split are found by one seek on the leading part of
 the metrics' key (run, epoch, split) and picked by a ``CASE`` over their names; a
